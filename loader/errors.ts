@@ -1,0 +1,59 @@
+/** Every failure the loader reports carries one of these codes. */
+export type ErrorCode =
+  | "usage" // bad command line
+  | "file_unreadable" // the CSV or rules file cannot be opened or read
+  | "rules_invalid" // config.yaml does not parse or breaks its schema
+  | "csv_header" // missing, duplicate or unknown column, or no header at all
+  | "csv_syntax" // unterminated quote, or text after a closing quote
+  | "csv_encoding" // invalid UTF-8 or a NUL byte
+  | "db_unreachable" // no connection before the wait timeout
+  | "db_auth" // the server refused the credentials
+  | "db_lock_timeout" // another load held the table too long
+  | "db_error" // any other error reported by PostgreSQL
+  | "gate"; // the rejected share exceeds the configured maximum
+
+export interface ErrorDetails {
+  file?: string;
+  line?: number;
+  rule?: string;
+  cause?: unknown;
+}
+
+/**
+ * The one error class of the loader. `message` is a complete, single-line sentence meant for users;
+ * the CLI prints it without a stack trace.
+ */
+export class SalesDbError extends Error {
+  readonly code: ErrorCode;
+  readonly file?: string;
+  readonly line?: number;
+  readonly rule?: string;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "SalesDbError";
+    this.code = code;
+    this.file = details.file;
+    this.line = details.line;
+    this.rule = details.rule;
+  }
+}
+
+export function isSalesDbError(error: unknown): error is SalesDbError {
+  return error instanceof SalesDbError;
+}
+
+/** A location prefix in the compiler style users know: `data/sales.csv:7`. */
+export function where(file: string, line?: number): string {
+  return line === undefined ? file : `${file}:${line}`;
+}
+
+/** The short reason of a low-level error: `ENOENT`, `ECONNREFUSED`, or the message. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? firstLine(error.message);
+  return String(error);
+}
+
+export function firstLine(text: string): string {
+  return text.split("\n", 1)[0] ?? text;
+}

@@ -1,0 +1,202 @@
+import type { Client } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { pipeline } from "node:stream/promises";
+import { connectWithRetry, type ConnectOptions } from "./connect";
+import { SalesDbError } from "./errors";
+import type { LoadReport } from "./report";
+import { COLUMNS } from "./rules";
+import { asFileError, openCsv, SalesEncoder, type EncoderOptions } from "./sales-stream";
+
+export interface LoadOptions extends EncoderOptions, ConnectOptions {
+  /** Target table, optionally schema-qualified. Default `sales`. */
+  readonly table?: string;
+  /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/** A checked, quoted table name, with its bookkeeping table beside it. */
+export interface TableName {
+  /** As the user wrote it: `sales` or `analytics.sales`. */
+  readonly display: string;
+  readonly qualified: string;
+  readonly staging: string;
+  readonly staged: string;
+  readonly meta: string;
+  readonly schema: string | null;
+  readonly name: string;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
+/** Records what each seeded table holds, so that a reload of the same rows writes nothing. */
+const META_TABLE = "sales_db_seeds";
+
+export function tableName(table: string): TableName {
+  const parts = table.split(".");
+  if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+    throw new SalesDbError("usage", `invalid table name "${table}": use letters, digits and _, optionally schema.table`);
+  }
+  const name = parts[parts.length - 1] as string;
+  const schema = parts.length === 2 ? (parts[0] as string) : null;
+  const inSchema = (identifier: string) => (schema ? `"${schema}"."${identifier}"` : `"${identifier}"`);
+  return {
+    display: table,
+    qualified: inSchema(name),
+    staging: `${name}__loading`,
+    staged: inSchema(`${name}__loading`),
+    meta: inSchema(META_TABLE),
+    schema,
+    name,
+  };
+}
+
+/**
+ * Validates the CSV and replaces the table with its valid rows, atomically:
+ * BEGIN; advisory lock; COPY into a fresh table; swap it in; COMMIT.
+ * Readers see the old rows until the commit, then the new ones. Any failure rolls back and leaves the old rows.
+ * If the table already holds exactly these rows (same sha256 and column types), the transaction is rolled back
+ * and nothing is written.
+ */
+export async function loadSales(options: LoadOptions): Promise<LoadReport> {
+  const table = tableName(options.table ?? "sales");
+  const columns = COLUMNS.map((column) => `"${column}" ${options.rules.columnTypes[column]}`).join(", ");
+  const logger = options.logger;
+  const client = await connectWithRetry(options);
+  let inTransaction = false;
+  try {
+    await client.query("BEGIN");
+    inTransaction = true;
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`);
+    await lockSchema(client, table);
+    await ensureMetaTable(client, table);
+    await client.query(`CREATE TABLE ${table.staged} (${columns})`);
+
+    logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
+    const encoder = new SalesEncoder(options);
+    const copy = client.query(copyFrom(`COPY ${table.staged} FROM STDIN WITH (FREEZE)`));
+    try {
+      await pipeline(openCsv(options.file), encoder, copy);
+    } catch (error) {
+      throw asFileError(error, options.file);
+    }
+    const report = encoder.report;
+
+    const previous = await client.query<{ sha256: string; columns: string }>(
+      `SELECT sha256, columns FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
+      [table.name, table.qualified],
+    );
+    const held = previous.rows[0];
+    if (held && held.sha256 === report.sha256 && held.columns === columns) {
+      await client.query("ROLLBACK");
+      inTransaction = false;
+      logger?.info(`${table.display} already holds these ${report.valid} rows (sha256 ${short(report.sha256)}); nothing written`);
+      return { ...report, table: table.display, loaded: 0, changed: false };
+    }
+
+    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
+    await client.query(`ALTER TABLE ${table.staged} RENAME TO "${table.name}"`);
+    await client.query(
+      `INSERT INTO ${table.meta} (table_name, sha256, columns, row_count, loaded_at) VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (table_name) DO UPDATE
+       SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns, row_count = EXCLUDED.row_count, loaded_at = now()`,
+      [table.name, report.sha256, columns, report.valid],
+    );
+    await client.query("COMMIT");
+    inTransaction = false;
+    logger?.info(`Loaded ${report.valid} rows into ${table.display} (sha256 ${short(report.sha256)})`);
+    return { ...report, table: table.display, loaded: report.valid, changed: true };
+  } catch (error) {
+    if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
+    throw asDatabaseError(error, table);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** What a seeded table holds now: its live row count and the hash recorded by the last load. */
+export interface SeedState {
+  readonly exists: boolean;
+  readonly rowCount: number;
+  readonly sha256: string | null;
+}
+
+export async function inspectSales(options: ConnectOptions & { readonly table?: string }): Promise<SeedState> {
+  const table = tableName(options.table ?? "sales");
+  const client = await connectWithRetry(options);
+  try {
+    const exists = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
+      table.qualified,
+    ]);
+    if (!exists.rows[0]?.present) return { exists: false, rowCount: 0, sha256: null };
+    const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
+    const meta = await client.query<{ sha256: string }>(
+      `SELECT sha256 FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
+      [table.name, table.meta],
+    ).catch(() => ({ rows: [] as { sha256: string }[] }));
+    return { exists: true, rowCount: Number(count.rows[0]?.n ?? 0), sha256: meta.rows[0]?.sha256 ?? null };
+  } catch (error) {
+    throw asDatabaseError(error, table);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Drops the seeded table and its bookkeeping row, in one transaction under the load lock. */
+export async function dropSales(options: LoadOptions | (ConnectOptions & { readonly table?: string; readonly lockTimeoutMs?: number })): Promise<void> {
+  const table = tableName(options.table ?? "sales");
+  const client = await connectWithRetry(options);
+  let inTransaction = false;
+  try {
+    await client.query("BEGIN");
+    inTransaction = true;
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`);
+    await lockSchema(client, table);
+    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
+    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [table.meta]);
+    if (meta.rows[0]?.present) await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
+    await client.query("COMMIT");
+    inTransaction = false;
+  } catch (error) {
+    if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
+    throw asDatabaseError(error, table);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Serializes every sales-db write in one schema, which also makes creating the bookkeeping table race-free. */
+async function lockSchema(client: Client, table: TableName): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('sales-db:' || coalesce($1, current_schema()), 0))", [
+    table.schema,
+  ]);
+}
+
+async function ensureMetaTable(client: Client, table: TableName): Promise<void> {
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${table.meta} (
+       table_name text PRIMARY KEY, sha256 text NOT NULL, columns text NOT NULL,
+       row_count bigint NOT NULL, loaded_at timestamptz NOT NULL)`,
+  );
+}
+
+function asDatabaseError(error: unknown, table: TableName): unknown {
+  if (error instanceof SalesDbError) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "55P03") {
+    return new SalesDbError("db_lock_timeout", `timed out waiting for a lock on ${table.display}: ${message}`, {
+      cause: error,
+    });
+  }
+  if (code === "2BP01") {
+    return new SalesDbError(
+      "db_error",
+      `cannot replace ${table.display}: other objects (views?) depend on it: ${message}`,
+      { cause: error },
+    );
+  }
+  return new SalesDbError("db_error", `loading ${table.display} failed: ${message}`, { cause: error });
+}
+
+function short(sha256: string): string {
+  return sha256.slice(0, 12);
+}

@@ -1,0 +1,49 @@
+import { RULE_IDS, type RuleId } from "./validate";
+import type { Column } from "./rules";
+
+/** A rejected row: where it is, which rules it broke, and what it held. */
+export interface Reject {
+  readonly line: number;
+  readonly rules: RuleId[];
+  readonly values: Partial<Record<Column, string>>;
+  /** Set on ragged rows: how many fields the row had. */
+  readonly fieldCount?: number;
+}
+
+/** What validation found. `sha256` covers the valid rows exactly as they are sent to COPY. */
+export interface ValidationReport {
+  readonly file: string;
+  readonly valid: number;
+  readonly rejected: number;
+  readonly byRule: Record<RuleId, number>;
+  readonly rejects: Reject[];
+  /** Rejects counted but not listed, past the `maxRejects` cap (the log still shows each one). */
+  readonly rejectsOmitted: number;
+  readonly sha256: string;
+}
+
+export interface LoadReport extends ValidationReport {
+  readonly table: string;
+  /** Rows written by this run: 0 when the table already held exactly these rows. */
+  readonly loaded: number;
+  readonly changed: boolean;
+}
+
+export function emptyByRule(): Record<RuleId, number> {
+  return Object.fromEntries(RULE_IDS.map((rule) => [rule, 0])) as Record<RuleId, number>;
+}
+
+/** `line 6 [product_prefix, price_numeric]: product="Monitor" price="invalid" quantity="2"` */
+export function describeReject(reject: Reject): string {
+  const values = Object.entries(reject.values)
+    .map(([column, value]) => `${column}=${JSON.stringify(value)}`)
+    .join(" ");
+  const ragged = reject.fieldCount === undefined ? "" : ` (${reject.fieldCount} fields)`;
+  return `line ${reject.line} [${reject.rules.join(", ")}]${ragged}: ${values}`;
+}
+
+/** One-line summary: `3 valid, 3 rejected (required_fields 1, product_prefix 2, ...)`. */
+export function summarize(report: ValidationReport): string {
+  const rules = RULE_IDS.filter((rule) => report.byRule[rule] > 0).map((rule) => `${rule} ${report.byRule[rule]}`);
+  return `${report.valid} valid, ${report.rejected} rejected${rules.length ? ` (${rules.join(", ")})` : ""}`;
+}

@@ -1,0 +1,151 @@
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import { describe, firstLine, SalesDbError } from "./errors";
+
+/** The columns of the sales table, in table order. */
+export const COLUMNS = ["product", "price", "quantity"] as const;
+export type Column = (typeof COLUMNS)[number];
+
+/** The validation rules of `config.yaml`, typed and checked. */
+export interface RuleSet {
+  readonly minPrice: number;
+  readonly maxQuantity: number;
+  readonly requiredFields: readonly Column[];
+  readonly productPrefix: string;
+  readonly maxDecimals: number;
+  /** SQL type per column; the spec's `TEXT, REAL, INTEGER` unless `column_types` says otherwise (dbt-seed style). */
+  readonly columnTypes: Readonly<Record<Column, string>>;
+}
+
+export const DEFAULT_COLUMN_TYPES: Readonly<Record<Column, string>> = {
+  product: "TEXT",
+  price: "REAL",
+  quantity: "INTEGER",
+};
+
+// Each column accepts only types its validated values fit into; the list doubles as an SQL-injection guard.
+const ALLOWED_COLUMN_TYPES: Readonly<Record<Column, RegExp>> = {
+  product: /^(text|varchar\(\d{1,5}\))$/i,
+  price: /^(real|double precision|numeric(\(\d{1,3}(,\s*\d{1,3})?\))?)$/i,
+  quantity: /^(integer|bigint)$/i,
+};
+
+const INT32_MAX = 2_147_483_647;
+const KEYS = ["min_price", "max_quantity", "required_fields", "product_prefix", "max_decimals", "column_types"];
+const OPTIONAL_KEYS = new Set(["column_types"]);
+
+/** Reads and checks a rules file. Every problem names the file and the key. */
+export async function loadRules(file: string): Promise<RuleSet> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new SalesDbError("file_unreadable", `${file}: cannot read rules file (${describe(error)})`, {
+      file,
+      cause: error,
+    });
+  }
+  return parseRules(text, file);
+}
+
+/** Parses rules from YAML text; `file` only labels the errors. */
+export function parseRules(text: string, file = "config.yaml"): RuleSet {
+  const document = parseDocument(text, { uniqueKeys: true });
+  const yamlError = document.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0].line;
+    const at = line === undefined ? file : `${file}:${line}`;
+    throw new SalesDbError("rules_invalid", `${at}: invalid YAML: ${firstLine(yamlError.message)}`, {
+      file,
+      line,
+    });
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new SalesDbError("rules_invalid", `${file}: expected a mapping of rule names to values`, { file });
+  }
+  const record = raw as Record<string, unknown>;
+  const fail = (key: string, expected: string): never => {
+    throw new SalesDbError(
+      "rules_invalid",
+      `${file}: key "${key}" must be ${expected}, got ${JSON.stringify(record[key]) ?? "nothing"}`,
+      { file, rule: key },
+    );
+  };
+
+  for (const key of Object.keys(record)) {
+    if (!KEYS.includes(key)) {
+      throw new SalesDbError("rules_invalid", `${file}: unknown key "${key}" (known keys: ${KEYS.join(", ")})`, {
+        file,
+        rule: key,
+      });
+    }
+  }
+  for (const key of KEYS) {
+    if (!OPTIONAL_KEYS.has(key) && !(key in record)) {
+      throw new SalesDbError("rules_invalid", `${file}: missing key "${key}"`, { file, rule: key });
+    }
+  }
+
+  const minPrice = record.min_price;
+  if (typeof minPrice !== "number" || !Number.isFinite(minPrice)) fail("min_price", "a finite number");
+
+  const maxQuantity = record.max_quantity;
+  if (!Number.isInteger(maxQuantity) || (maxQuantity as number) < 1 || (maxQuantity as number) > INT32_MAX) {
+    fail("max_quantity", `an integer from 1 to ${INT32_MAX}`);
+  }
+
+  const required = record.required_fields;
+  if (!Array.isArray(required) || !required.every((f) => (COLUMNS as readonly unknown[]).includes(f))) {
+    fail("required_fields", `a list of columns out of ${COLUMNS.join(", ")}`);
+  }
+  const requiredFields = required as Column[];
+  if (new Set(requiredFields).size !== requiredFields.length) fail("required_fields", "a list without repeats");
+
+  const prefix = record.product_prefix;
+  if (typeof prefix !== "string") fail("product_prefix", "a string");
+
+  const maxDecimals = record.max_decimals;
+  if (!Number.isInteger(maxDecimals) || (maxDecimals as number) < 0 || (maxDecimals as number) > 15) {
+    fail("max_decimals", "an integer from 0 to 15");
+  }
+
+  return {
+    minPrice: minPrice as number,
+    maxQuantity: maxQuantity as number,
+    requiredFields,
+    productPrefix: prefix as string,
+    maxDecimals: maxDecimals as number,
+    columnTypes: parseColumnTypes(record.column_types, file),
+  };
+}
+
+function parseColumnTypes(value: unknown, file: string): Record<Column, string> {
+  if (value === undefined) return { ...DEFAULT_COLUMN_TYPES };
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SalesDbError("rules_invalid", `${file}: key "column_types" must be a mapping of column to SQL type`, {
+      file,
+      rule: "column_types",
+    });
+  }
+  const types: Record<Column, string> = { ...DEFAULT_COLUMN_TYPES };
+  for (const [column, type] of Object.entries(value)) {
+    const allowed = ALLOWED_COLUMN_TYPES[column as Column];
+    if (!allowed) {
+      throw new SalesDbError("rules_invalid", `${file}: key "column_types" names unknown column "${column}"`, {
+        file,
+        rule: "column_types",
+      });
+    }
+    if (typeof type !== "string" || !allowed.test(type.trim())) {
+      throw new SalesDbError(
+        "rules_invalid",
+        `${file}: key "column_types.${column}" must match ${allowed.source}, got ${JSON.stringify(type)}`,
+        { file, rule: "column_types" },
+      );
+    }
+    types[column as Column] = type.trim().toUpperCase();
+  }
+  return types;
+}
+

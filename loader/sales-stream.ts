@@ -1,0 +1,188 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Transform, Writable, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { CsvParser, readHeader, type HeaderLayout } from "./csv";
+import { describe, SalesDbError } from "./errors";
+import { emptyByRule, type Reject, type ValidationReport } from "./report";
+import type { RuleSet } from "./rules";
+import { createValidator, type RawSale, type ValidSale, type Validation } from "./validate";
+
+export interface EncoderOptions {
+  /** Labels errors and the report. */
+  readonly file: string;
+  readonly rules: RuleSet;
+  /** Called for every rejected row, as it is found. */
+  readonly onReject?: (reject: Reject) => void;
+  /** How many rejects the report lists; the rest are only counted. Default 10,000. */
+  readonly maxRejects?: number;
+  /** Bytes of COPY text gathered before a chunk is pushed. Default 64 KiB. */
+  readonly chunkSize?: number;
+  /** Called after each input chunk with the bytes of CSV read so far. */
+  readonly onProgress?: (bytesRead: number) => void;
+}
+
+/**
+ * CSV bytes in, PostgreSQL COPY text of the valid rows out, in ~64 KiB chunks with the stream's backpressure.
+ * Validation runs inline, so the file is read once and memory stays flat whatever its size.
+ */
+export class SalesEncoder extends Transform {
+  private readonly parser: CsvParser;
+  private readonly validate: (raw: RawSale) => Validation;
+  private readonly hash = createHash("sha256");
+  private readonly options: EncoderOptions;
+  private readonly maxRejects: number;
+  private readonly chunkSize: number;
+  private header: HeaderLayout | null = null;
+  private out = "";
+  private bytesRead = 0;
+  private valid = 0;
+  private rejected = 0;
+  private readonly byRule = emptyByRule();
+  private readonly rejects: Reject[] = [];
+  private finished: ValidationReport | null = null;
+
+  constructor(options: EncoderOptions) {
+    super();
+    this.options = options;
+    this.maxRejects = options.maxRejects ?? 10_000;
+    this.chunkSize = options.chunkSize ?? 64 * 1024;
+    this.validate = createValidator(options.rules);
+    this.parser = new CsvParser(options.file, (fields, line) => this.onRecord(fields, line));
+  }
+
+  /** The report, once the stream has finished. */
+  get report(): ValidationReport {
+    if (!this.finished) throw new Error("SalesEncoder.report read before the stream finished");
+    return this.finished;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.parser.write(chunk);
+      this.bytesRead += chunk.length;
+      this.options.onProgress?.(this.bytesRead);
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.parser.end();
+      if (!this.header) {
+        throw new SalesDbError("csv_header", `${this.options.file}:1: empty file, expected a header row`, {
+          file: this.options.file,
+          line: 1,
+        });
+      }
+      this.emit_();
+      this.finished = {
+        file: this.options.file,
+        valid: this.valid,
+        rejected: this.rejected,
+        byRule: this.byRule,
+        rejects: this.rejects,
+        rejectsOmitted: this.rejected - this.rejects.length,
+        sha256: this.hash.digest("hex"),
+      };
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  private onRecord(fields: string[], line: number): void {
+    const header = this.header;
+    if (!header) {
+      this.header = readHeader(fields, this.options.file);
+      return;
+    }
+    const { positions, width } = header;
+    const raw: RawSale = {
+      product: fields[positions.product] ?? "",
+      price: fields[positions.price] ?? "",
+      quantity: fields[positions.quantity] ?? "",
+    };
+    if (fields.length !== width) {
+      this.reject({ line, rules: ["column_count"], values: presentValues(fields, header), fieldCount: fields.length });
+      return;
+    }
+    const result = this.validate(raw);
+    if (!result.ok) {
+      this.reject({ line, rules: result.broken, values: { ...raw } });
+      return;
+    }
+    this.valid++;
+    this.out += encodeCopyRow(result.sale);
+    if (this.out.length >= this.chunkSize) this.emit_();
+  }
+
+  private reject(reject: Reject): void {
+    this.rejected++;
+    for (const rule of reject.rules) this.byRule[rule]++;
+    if (this.rejects.length < this.maxRejects) this.rejects.push(reject);
+    this.options.onReject?.(reject);
+  }
+
+  /** Pushes the gathered COPY text and adds it to the hash (named so as not to shadow EventEmitter.emit). */
+  private emit_(): void {
+    if (this.out === "") return;
+    const bytes = Buffer.from(this.out, "utf8");
+    this.out = "";
+    this.hash.update(bytes);
+    this.push(bytes);
+  }
+}
+
+function presentValues(fields: readonly string[], header: HeaderLayout): Reject["values"] {
+  const values: Record<string, string> = {};
+  for (const [column, index] of Object.entries(header.positions)) {
+    const value = fields[index];
+    if (value !== undefined) values[column] = value;
+  }
+  return values;
+}
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** One row in COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
+export function encodeCopyRow(sale: ValidSale): string {
+  return `${copyField(sale.product)}\t${copyField(sale.price)}\t${copyField(sale.quantity)}\n`;
+}
+
+function copyField(value: string | null): string {
+  if (value === null) return "\\N";
+  return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : value;
+}
+
+/** Opens a CSV for streaming in large reads; errors surface through the pipeline (see `asFileError`). */
+export function openCsv(file: string): NodeJS.ReadableStream {
+  return createReadStream(file, { highWaterMark: 256 * 1024 });
+}
+
+/** Converts a file-system error raised while streaming `file` into a SalesDbError; passes others through. */
+export function asFileError(error: unknown, file: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code) && (error as NodeJS.ErrnoException).syscall) {
+    return new SalesDbError("file_unreadable", `${file}: cannot read CSV file (${describe(error)})`, {
+      file,
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** Validates a CSV without touching any database. */
+export async function validateFile(options: EncoderOptions): Promise<ValidationReport> {
+  const encoder = new SalesEncoder(options);
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  try {
+    await pipeline(openCsv(options.file), encoder, discard);
+  } catch (error) {
+    throw asFileError(error, options.file);
+  }
+  return encoder.report;
+}
