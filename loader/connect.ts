@@ -54,6 +54,8 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       application_name: "sales-db",
     });
+    // A dropped connection is also reported through the pending query; without a listener it would crash the process.
+    client.on("error", (error) => logger.debug(`connection to ${target} lost: ${describe(error)}`));
     try {
       await client.connect();
       if (attempt > 1) logger.info(`Connected to ${target} after ${attempt} attempts`);

@@ -33,7 +33,9 @@ export class CsvParser {
     try {
       text = this.decoder.decode(chunk, { stream: true });
     } catch (error) {
-      throw this.encodingError("invalid UTF-8", this.line + countNewlines(this.pending, 0, this.pending.length), error);
+      const valid = validUtf8Prefix(chunk);
+      const line = this.line + countNewlines(this.pending, 0, this.pending.length) + countNewlines(valid, 0, valid.length);
+      throw this.encodingError("invalid UTF-8", line, error);
     }
     this.consume(text);
   }
@@ -162,6 +164,28 @@ export class CsvParser {
       cause,
     });
   }
+}
+
+/** The text before the first invalid byte of `chunk`, found by bisection (only on the error path). */
+function validUtf8Prefix(chunk: Uint8Array): string {
+  let start = 0;
+  while (start < 3 && start < chunk.length && ((chunk[start] ?? 0) & 0xc0) === 0x80) start++; // tail of the previous chunk's character
+  const decodes = (end: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(start, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let low = start;
+  let high = chunk.length;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (decodes(middle)) low = middle;
+    else high = middle - 1;
+  }
+  return new TextDecoder().decode(chunk.subarray(start, low), { stream: true });
 }
 
 function countNewlines(text: string, from: number, to: number): number {

@@ -1,0 +1,122 @@
+import { expect } from "chai";
+import { parseRules, type RuleSet } from "../../loader/rules";
+import { createValidator, validateSale, type RawSale } from "../../loader/validate";
+
+const RULES: RuleSet = parseRules(`min_price: 10.0
+max_quantity: 100
+required_fields: [product, price, quantity]
+product_prefix: 'Halal'
+max_decimals: 2
+`);
+
+const sale = (product: string, price: string, quantity: string): RawSale => ({ product, price, quantity });
+const broken = (raw: RawSale, rules = RULES) => {
+  const result = validateSale(raw, rules);
+  return result.ok ? [] : result.broken;
+};
+
+describe("validate", () => {
+  describe("the spec's sample rows", () => {
+    it("accepts line 2 and returns canonical text", () => {
+      expect(validateSale(sale("Halal Laptop", "999.99", "2"), RULES)).to.deep.equal({
+        ok: true,
+        sale: { product: "Halal Laptop", price: "999.99", quantity: "2" },
+      });
+    });
+    it("line 5 breaks required_fields only", () => {
+      expect(broken(sale("", "29.99", "3"))).to.deep.equal(["required_fields"]);
+    });
+    it("line 6 breaks product_prefix and price_numeric", () => {
+      expect(broken(sale("Monitor", "invalid", "2"))).to.deep.equal(["product_prefix", "price_numeric"]);
+    });
+    it("line 7 breaks product_prefix, min_price and max_quantity", () => {
+      expect(broken(sale("Headphones", "5.00", "150"))).to.deep.equal(["product_prefix", "min_price", "max_quantity"]);
+    });
+  });
+
+  describe("numeric traps: raw strings are checked before values", () => {
+    for (const price of ["NaN", "Infinity", "-Infinity", "1e3", "0x10", "12,50", "1_000", "10.5.1", "$10", "١٠"]) {
+      it(`"${price}" is not a price`, () => {
+        expect(broken(sale("Halal X", price, "1"))).to.deep.equal(["price_numeric"]);
+      });
+    }
+    it("an empty price breaks required_fields, not price_numeric or min_price (Number('') is 0)", () => {
+      expect(broken(sale("Halal X", "", "1"))).to.deep.equal(["required_fields"]);
+    });
+    it("a whitespace-only price counts as empty", () => {
+      expect(broken(sale("Halal X", "   ", "1"))).to.deep.equal(["required_fields"]);
+    });
+    for (const quantity of ["1.0", "1e2", "0x10", "2.5", "NaN", "1,000", "one"]) {
+      it(`"${quantity}" is not a quantity`, () => {
+        expect(broken(sale("Halal X", "10.00", quantity))).to.deep.equal(["quantity_integer"]);
+      });
+    }
+    it("a price beyond REAL's range is not a price, instead of aborting the whole COPY", () => {
+      expect(broken(sale("Halal X", "9".repeat(40), "1"))).to.deep.equal(["price_numeric"]);
+    });
+    it("the REAL range check is dropped when the price column is NUMERIC", () => {
+      const wide = { ...RULES, columnTypes: { ...RULES.columnTypes, price: "NUMERIC" } };
+      expect(broken(sale("Halal X", "9".repeat(40), "1"), wide)).to.deep.equal([]);
+    });
+  });
+
+  describe("each rule", () => {
+    it("enforces max_decimals on the raw text, trailing zeros included", () => {
+      expect(broken(sale("Halal X", "10.999", "1"))).to.deep.equal(["max_decimals"]);
+      expect(broken(sale("Halal X", "10.100", "1"))).to.deep.equal(["max_decimals"]);
+      expect(broken(sale("Halal X", "10.10", "1"))).to.deep.equal([]);
+    });
+    it("accepts min_price exactly and rejects just below", () => {
+      expect(broken(sale("Halal X", "10", "1"))).to.deep.equal([]);
+      expect(broken(sale("Halal X", "9.99", "1"))).to.deep.equal(["min_price"]);
+    });
+    it("a negative price is numeric but below min_price", () => {
+      expect(broken(sale("Halal X", "-5", "1"))).to.deep.equal(["min_price"]);
+    });
+    it("quantities must be positive", () => {
+      expect(broken(sale("Halal X", "10", "0"))).to.deep.equal(["quantity_positive"]);
+      expect(broken(sale("Halal X", "10", "-3"))).to.deep.equal(["quantity_positive"]);
+    });
+    it("accepts max_quantity exactly and rejects one more", () => {
+      expect(broken(sale("Halal X", "10", "100"))).to.deep.equal([]);
+      expect(broken(sale("Halal X", "10", "101"))).to.deep.equal(["max_quantity"]);
+    });
+    it("the prefix check is case-sensitive", () => {
+      expect(broken(sale("halal X", "10", "1"))).to.deep.equal(["product_prefix"]);
+      expect(broken(sale("HALAL X", "10", "1"))).to.deep.equal(["product_prefix"]);
+    });
+    it("reports every broken rule of a row, in rule order", () => {
+      expect(broken(sale("Tea", "1.234", "0"))).to.deep.equal([
+        "product_prefix",
+        "min_price",
+        "max_decimals",
+        "quantity_positive",
+      ]);
+    });
+    it("reports required_fields once however many fields are empty", () => {
+      expect(broken(sale("", "", ""))).to.deep.equal(["required_fields"]);
+    });
+  });
+
+  describe("normalisation", () => {
+    it("trims surrounding whitespace before checking", () => {
+      expect(validateSale(sale("  Halal Tea ", " 12.50 ", " 7 "), RULES)).to.deep.equal({
+        ok: true,
+        sale: { product: "Halal Tea", price: "12.50", quantity: "7" },
+      });
+    });
+    it("canonicalises signs and leading zeros", () => {
+      expect(validateSale(sale("Halal Tea", "+12.5", "007"), RULES)).to.deep.equal({
+        ok: true,
+        sale: { product: "Halal Tea", price: "12.5", quantity: "7" },
+      });
+    });
+    it("leaves an empty optional field as NULL instead of rejecting it", () => {
+      const optional = { ...RULES, requiredFields: ["product"] as const };
+      expect(createValidator(optional)(sale("Halal Tea", "", ""))).to.deep.equal({
+        ok: true,
+        sale: { product: "Halal Tea", price: null, quantity: null },
+      });
+    });
+  });
+});

@@ -1,0 +1,27 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SAMPLE_CSV = "data/sales.csv";
+export const SAMPLE_RULES = "data/config.yaml";
+
+/** A scratch folder per test file, removed by `cleanup`. */
+export async function scratch(): Promise<{ dir: string; write(name: string, content: string | Buffer): Promise<string>; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "sales-db-test-"));
+  return {
+    dir,
+    async write(name, content) {
+      const file = join(dir, name);
+      await writeFile(file, content);
+      return file;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `count` valid rows; row i is `Halal Item i, 10.00 + i%1000, 1 + i%100`. */
+export function validRows(count: number, header = "product,price,quantity\n"): string {
+  const lines = [header];
+  for (let i = 0; i < count; i++) lines.push(`Halal Item ${i},${10 + (i % 1000)}.50,${1 + (i % 100)}\n`);
+  return lines.join("");
+}

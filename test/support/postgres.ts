@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { Client } from "pg";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../../loader/embedded";
+
+/**
+ * The PostgreSQL server the tests use: `DATABASE_URL` when set, else one embedded server started once for the run.
+ * Tests never share a database: each gets its own from `createTestDatabase`.
+ */
+let embedded: EmbeddedServer | null = null;
+let serverUrl: string | null = null;
+
+export async function startTestServer(): Promise<void> {
+  if (serverUrl) return;
+  if (process.env.DATABASE_URL) {
+    serverUrl = process.env.DATABASE_URL;
+    return;
+  }
+  embedded = await startEmbeddedPostgres({ postgresFlags: ["-c", "fsync=off"] });
+  serverUrl = embedded.connectionString;
+}
+
+export async function stopTestServer(): Promise<void> {
+  await embedded?.stop();
+  embedded = null;
+  serverUrl = null;
+}
+
+export function testServerUrl(): string {
+  if (!serverUrl) throw new Error("test server not started (test/setup.ts starts it)");
+  return serverUrl;
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  /** Runs one query on a short-lived connection. */
+  query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+/** A fresh database on the test server, dropped (with its connections) by `drop`. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `sales_db_test_${randomBytes(6).toString("hex")}`;
+  await withClient(testServerUrl(), (client) => client.query(`CREATE DATABASE "${name}"`));
+  const target = new URL(testServerUrl());
+  target.pathname = `/${name}`;
+  const url = target.toString();
+  return {
+    url,
+    name,
+    query: <T extends object>(sql: string, params?: unknown[]) =>
+      withClient(url, async (client) => (await client.query<T>(sql, params)).rows),
+    drop: () => withClient(testServerUrl(), (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
