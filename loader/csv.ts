@@ -1,8 +1,11 @@
 import { SalesDbError } from "./errors";
 import { COLUMNS, type Column } from "./rules";
 
-/** Receives each record's fields and the line it starts on (the header is line 1). */
-export type RecordHandler = (fields: string[], line: number) => void;
+/**
+ * Receives each record's fields and the line it starts on (the header is line 1). `plain` promises that no field
+ * holds a backslash, tab, CR or LF, so a COPY encoder may skip escaping.
+ */
+export type RecordHandler = (fields: string[], line: number, plain: boolean) => void;
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -64,6 +67,8 @@ export class CsvParser {
     let pos = 0;
     let line = this.line;
     let nextQuote = text.indexOf('"');
+    let nextBackslash = text.indexOf("\\");
+    let nextTab = text.indexOf("\t");
 
     while (pos < length) {
       const newline = text.indexOf("\n", pos);
@@ -72,7 +77,10 @@ export class CsvParser {
       if (nextQuote === -1 || nextQuote > newline) {
         let end = newline;
         if (end > pos && text.charCodeAt(end - 1) === CR) end--;
-        if (end > pos) this.onRecord(text.slice(pos, end).split(","), line);
+        if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = text.indexOf("\\", pos);
+        if (nextTab !== -1 && nextTab < pos) nextTab = text.indexOf("\t", pos);
+        const plain = (nextBackslash === -1 || nextBackslash > end) && (nextTab === -1 || nextTab > end);
+        if (end > pos) this.onRecord(splitPlain(text, pos, end), line, plain);
         line++;
         pos = newline + 1;
         continue;
@@ -138,7 +146,7 @@ export class CsvParser {
         c = text.charCodeAt(i);
       }
       if (c === LF) {
-        this.onRecord(fields, startLine);
+        this.onRecord(fields, startLine, false);
         return { end: i + 1, line: line + 1 };
       }
       throw new SalesDbError(
@@ -163,6 +171,20 @@ export class CsvParser {
       line,
       cause,
     });
+  }
+}
+
+/** Fields of a quote-free line; indexOf-and-slice is about twice as fast as slice().split() here. */
+function splitPlain(text: string, start: number, end: number): string[] {
+  const fields: string[] = [];
+  for (;;) {
+    const comma = text.indexOf(",", start);
+    if (comma === -1 || comma >= end) {
+      fields.push(text.slice(start, end));
+      return fields;
+    }
+    fields.push(text.slice(start, comma));
+    start = comma + 1;
   }
 }
 

@@ -16,6 +16,8 @@ export interface EmbeddedServer {
 
 export interface EmbeddedOptions {
   readonly port?: number;
+  /** The `postgres` user's password; random by default. */
+  readonly password?: string;
   readonly logger?: Logger;
   /** Extra `postgres` flags, such as `["-c", "fsync=off"]`. */
   readonly postgresFlags?: readonly string[];
@@ -43,7 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const port = options.port ?? (await freePort());
   const directory = await mkdtemp(join(tmpdir(), "sales-db-pg-"));
   await chmod(directory, 0o755); // the postgres user must be able to reach the data folder inside
-  const password = randomBytes(18).toString("base64url");
+  const password = options.password ?? randomBytes(18).toString("base64url");
   const server = new EmbeddedPostgres({
     databaseDir: join(directory, "data"),
     port,

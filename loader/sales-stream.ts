@@ -6,7 +6,7 @@ import { CsvParser, readHeader, type HeaderLayout } from "./csv";
 import { describe, SalesDbError } from "./errors";
 import { emptyByRule, type Reject, type ValidationReport } from "./report";
 import type { RuleSet } from "./rules";
-import { createValidator, type RawSale, type ValidSale, type Validation } from "./validate";
+import { SaleValidator, type ValidSale } from "./validate";
 
 export interface EncoderOptions {
   /** Labels errors and the report. */
@@ -28,7 +28,7 @@ export interface EncoderOptions {
  */
 export class SalesEncoder extends Transform {
   private readonly parser: CsvParser;
-  private readonly validate: (raw: RawSale) => Validation;
+  private readonly validator: SaleValidator;
   private readonly hash = createHash("sha256");
   private readonly options: EncoderOptions;
   private readonly maxRejects: number;
@@ -47,8 +47,8 @@ export class SalesEncoder extends Transform {
     this.options = options;
     this.maxRejects = options.maxRejects ?? 10_000;
     this.chunkSize = options.chunkSize ?? 64 * 1024;
-    this.validate = createValidator(options.rules);
-    this.parser = new CsvParser(options.file, (fields, line) => this.onRecord(fields, line));
+    this.validator = new SaleValidator(options.rules);
+    this.parser = new CsvParser(options.file, (fields, line, plain) => this.onRecord(fields, line, plain));
   }
 
   /** The report, once the stream has finished. */
@@ -93,29 +93,28 @@ export class SalesEncoder extends Transform {
     }
   }
 
-  private onRecord(fields: string[], line: number): void {
+  private onRecord(fields: string[], line: number, plain: boolean): void {
     const header = this.header;
     if (!header) {
       this.header = readHeader(fields, this.options.file);
       return;
     }
     const { positions, width } = header;
-    const raw: RawSale = {
-      product: fields[positions.product] ?? "",
-      price: fields[positions.price] ?? "",
-      quantity: fields[positions.quantity] ?? "",
-    };
+    const product = fields[positions.product] ?? "";
+    const price = fields[positions.price] ?? "";
+    const quantity = fields[positions.quantity] ?? "";
     if (fields.length !== width) {
       this.reject({ line, rules: ["column_count"], values: presentValues(fields, header), fieldCount: fields.length });
       return;
     }
-    const result = this.validate(raw);
-    if (!result.ok) {
-      this.reject({ line, rules: result.broken, values: { ...raw } });
+    const validator = this.validator;
+    const broken = validator.check(product, price, quantity);
+    if (broken) {
+      this.reject({ line, rules: broken, values: { product, price, quantity } });
       return;
     }
     this.valid++;
-    this.out += encodeCopyRow(result.sale);
+    this.out += plain ? `${validator.product ?? "\\N"}\t${validator.price ?? "\\N"}\t${validator.quantity ?? "\\N"}\n` : encodeCopyRow(validator);
     if (this.out.length >= this.chunkSize) this.emit_();
   }
 

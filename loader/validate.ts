@@ -26,67 +26,163 @@ export interface ValidSale {
 
 export type Validation = { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
 
-// Decimal literals only: no exponent, hex, NaN, Infinity or decimal comma. Group 1 or 2 holds the fraction digits.
-const DECIMAL = /^[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))$/;
-const INTEGER = /^[+-]?\d+$/;
 const REAL_MAX = 3.4028234663852886e38;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** The scanned shape of a decimal literal; `value` is NaN when the text is not one. */
+interface Decimal {
+  value: number;
+  decimals: number;
+}
 
 /**
- * Compiles a rule set into a pure row validator that returns every rule a row breaks.
+ * Reads `[+-]digits[.digits]` (or `.digits`) and nothing else: no exponent, hex, NaN, Infinity, digit
+ * separators or decimal comma. Up to 15 significant digits the value is mantissa / 10^decimals, which IEEE
+ * division rounds exactly as a decimal parse would (Clinger's fast path); longer literals fall back to Number.
+ */
+function scanDecimal(text: string, out: Decimal, allowFraction: boolean): void {
+  const length = text.length;
+  let i = 0;
+  let negative = false;
+  const first = text.charCodeAt(0);
+  if (first === PLUS || first === MINUS) {
+    negative = first === MINUS;
+    i = 1;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let decimals = -1;
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= ZERO && c <= NINE) {
+      mantissa = mantissa * 10 + (c - ZERO);
+      digits++;
+      if (decimals >= 0) decimals++;
+    } else if (c === DOT && decimals < 0 && allowFraction) {
+      decimals = 0;
+    } else {
+      out.value = NaN;
+      return;
+    }
+  }
+  if (digits === 0) {
+    out.value = NaN;
+    return;
+  }
+  out.decimals = decimals < 0 ? 0 : decimals;
+  const magnitude = digits <= 15 ? mantissa / 10 ** out.decimals : Math.abs(Number(text));
+  out.value = negative ? -magnitude : magnitude;
+}
+
+/** `trim()`, skipped when both ends are plainly printable ASCII (the common case, and trim allocates). */
+function trimmed(text: string): string {
+  const length = text.length;
+  if (length === 0) return text;
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(length - 1);
+  return first > 32 && first < 127 && last > 32 && last < 127 ? text : text.trim();
+}
+
+/**
+ * A compiled rule set. `check` is the allocation-free hot path used by the encoder: it returns null for a valid
+ * row (whose canonical text is then in `product`, `price` and `quantity`) or every rule the row breaks.
  * Raw strings are checked before their values, so `Number("")`-style coercions never decide validity.
  */
-export function createValidator(rules: RuleSet): (raw: RawSale) => Validation {
-  const required = rules.requiredFields;
-  const { productPrefix, minPrice, maxDecimals, maxQuantity } = rules;
-  // A REAL column overflows beyond ~3.4e38, which would abort the whole COPY: treat such a value as not a price.
-  const priceMax = rules.columnTypes.price === "REAL" ? REAL_MAX : Number.MAX_VALUE;
+export class SaleValidator {
+  product: string | null = null;
+  price: string | null = null;
+  quantity: string | null = null;
+  private readonly requireProduct: boolean;
+  private readonly requirePrice: boolean;
+  private readonly requireQuantity: boolean;
+  private readonly productPrefix: string;
+  private readonly minPrice: number;
+  private readonly maxDecimals: number;
+  private readonly maxQuantity: number;
+  /** A REAL column overflows beyond ~3.4e38, which would abort the whole COPY: such a value is not a price. */
+  private readonly priceMax: number;
+  /** Reused scratch space, so checking a row allocates nothing. */
+  private readonly scan: Decimal = { value: 0, decimals: 0 };
 
-  return (raw) => {
-    const product = raw.product.trim();
-    const price = raw.price.trim();
-    const quantity = raw.quantity.trim();
-    const broken: RuleId[] = [];
+  constructor(rules: RuleSet) {
+    this.requireProduct = rules.requiredFields.includes("product");
+    this.requirePrice = rules.requiredFields.includes("price");
+    this.requireQuantity = rules.requiredFields.includes("quantity");
+    this.productPrefix = rules.productPrefix;
+    this.minPrice = rules.minPrice;
+    this.maxDecimals = rules.maxDecimals;
+    this.maxQuantity = rules.maxQuantity;
+    this.priceMax = rules.columnTypes.price === "REAL" ? REAL_MAX : Number.MAX_VALUE;
+  }
 
-    for (const column of required) {
-      if ((column === "product" ? product : column === "price" ? price : quantity) === "") {
-        broken.push("required_fields");
-        break;
-      }
+  check(rawProduct: string, rawPrice: string, rawQuantity: string): RuleId[] | null {
+    const product = trimmed(rawProduct);
+    const price = trimmed(rawPrice);
+    const quantity = trimmed(rawQuantity);
+    const scan = this.scan;
+    let broken: RuleId[] | null = null;
+
+    if (
+      (this.requireProduct && product === "") ||
+      (this.requirePrice && price === "") ||
+      (this.requireQuantity && quantity === "")
+    ) {
+      broken = ["required_fields"];
     }
 
-    if (product !== "" && !product.startsWith(productPrefix)) broken.push("product_prefix");
+    if (product !== "" && !product.startsWith(this.productPrefix)) (broken ??= []).push("product_prefix");
 
     let priceText: string | null = null;
     if (price !== "") {
-      const match = DECIMAL.exec(price);
-      const value = match ? Number(price) : NaN;
-      if (!match || !(Math.abs(value) <= priceMax)) {
-        broken.push("price_numeric");
+      scanDecimal(price, scan, true);
+      const value = scan.value;
+      if (!(Math.abs(value) <= this.priceMax)) {
+        (broken ??= []).push("price_numeric");
       } else {
-        if (value < minPrice) broken.push("min_price");
-        if ((match[1] ?? match[2] ?? "").length > maxDecimals) broken.push("max_decimals");
-        priceText = price.startsWith("+") ? price.slice(1) : price;
+        if (value < this.minPrice) (broken ??= []).push("min_price");
+        if (scan.decimals > this.maxDecimals) (broken ??= []).push("max_decimals");
+        priceText = price.charCodeAt(0) === PLUS ? price.slice(1) : price;
       }
     }
 
     let quantityText: string | null = null;
     if (quantity !== "") {
-      if (!INTEGER.test(quantity)) {
-        broken.push("quantity_integer");
+      scanDecimal(quantity, scan, false);
+      const value = scan.value;
+      if (Number.isNaN(value)) {
+        (broken ??= []).push("quantity_integer");
       } else {
-        const value = Number(quantity);
-        if (value <= 0) broken.push("quantity_positive");
-        else if (value > maxQuantity) broken.push("max_quantity");
-        quantityText = String(value);
+        if (value <= 0) (broken ??= []).push("quantity_positive");
+        else if (value > this.maxQuantity) (broken ??= []).push("max_quantity");
+        // Already canonical unless it has a sign or leading zero.
+        const first = quantity.charCodeAt(0);
+        quantityText = first > ZERO && first <= NINE ? quantity : String(value);
       }
     }
 
-    if (broken.length > 0) return { ok: false, broken };
-    return { ok: true, sale: { product: product === "" ? null : product, price: priceText, quantity: quantityText } };
-  };
+    if (broken) return broken;
+    this.product = product === "" ? null : product;
+    this.price = priceText;
+    this.quantity = quantityText;
+    return null;
+  }
 }
 
-/** Validates one row; prefer `createValidator` in loops. */
+/** Validates one row: every rule it breaks, or its canonical values. */
 export function validateSale(raw: RawSale, rules: RuleSet): Validation {
   return createValidator(rules)(raw);
+}
+
+/** A pure validator function over a compiled rule set. */
+export function createValidator(rules: RuleSet): (raw: RawSale) => Validation {
+  const validator = new SaleValidator(rules);
+  return (raw) => {
+    const broken = validator.check(raw.product, raw.price, raw.quantity);
+    if (broken) return { ok: false, broken };
+    return { ok: true, sale: { product: validator.product, price: validator.price, quantity: validator.quantity } };
+  };
 }

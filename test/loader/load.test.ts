@@ -4,6 +4,7 @@ import { dropSales, inspectSales, loadSales } from "../../loader/load";
 import { loadRules, type RuleSet } from "../../loader/rules";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
+import { waitFor } from "../support/wait";
 
 type Row = { product: string; price: number; quantity: number };
 
@@ -163,10 +164,3 @@ async function copyBackends(db: TestDatabase) {
   return db.query("SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0");
 }
 
-export async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Smoke test of the e2e cluster: a StatefulSet pod on the kwok node gets its PVC
+# bound and becomes Ready, and `kubectl port-forward pod/x-0 <local>:5432`
+# reaches a throwaway PostgreSQL 15 on the host through a kwok ClusterPortForward.
+#
+# Uses the running cluster if $E2E_WORKDIR/kubeconfig answers; otherwise runs
+# up.sh first and down.sh at the end. Cleans up everything it created.
+# Env: as up.sh; SMOKE_LOCAL_PORT (default 15432, or a free port if taken).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../toolchain/versions.sh
+source "$HERE/../toolchain/versions.sh"
+E2E_WORKDIR=${E2E_WORKDIR:-$SALES_DB_E2E_CACHE/run}
+export E2E_WORKDIR
+export KUBECONFIG=$E2E_WORKDIR/kubeconfig
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+NS=smoke-$$
+start=$SECONDS
+
+log() { printf '[smoke %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+started_cluster=0
+tmp=$(mktemp -d /tmp/sales-db-smoke.XXXXXX)
+chmod 755 "$tmp"
+pf_pid=""
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n $pf_pid ]] && kill "$pf_pid" 2>/dev/null && wait "$pf_pid" 2>/dev/null
+  if [[ $started_cluster == 1 ]]; then
+    "$HERE/down.sh"
+  else
+    kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
+    kubectl delete clusterportforward "smoke-$$" >/dev/null 2>&1
+    # Release the PVs the smoke test bound so the e2e test can use them again.
+    for pv in $(kubectl get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace=='$NS')]}{.metadata.name}{' '}{end}" 2>/dev/null); do
+      kubectl patch pv "$pv" --type=json -p='[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null 2>&1
+    done
+  fi
+  if [[ -f $tmp/data/postmaster.pid ]]; then
+    pg_as "$PG_BIN/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1
+  fi
+  rm -rf "$tmp"
+  if [[ $rc == 0 ]]; then log "PASS in $((SECONDS - start))s"; else log "FAIL (exit $rc)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# PostgreSQL refuses to run as root.
+pg_as() {
+  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# 1. Cluster.
+if ! kubectl get --raw /readyz >/dev/null 2>&1; then
+  log "no running cluster: starting one with up.sh"
+  started_cluster=1
+  "$HERE/up.sh" >/dev/null
+fi
+
+# 2. Throwaway PostgreSQL on 127.0.0.1:<free port>.
+pg_port=$(free_port)
+[[ $(id -u) == 0 ]] && chown postgres: "$tmp"
+pg_as "$PG_BIN/initdb" -D "$tmp/data" -U postgres --auth=trust >"$tmp/initdb.log" 2>&1 ||
+  { cat "$tmp/initdb.log" >&2; exit 1; }
+pg_as "$PG_BIN/pg_ctl" -D "$tmp/data" -l "$tmp/postgres.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $tmp" start >/dev/null
+log "PostgreSQL started on 127.0.0.1:$pg_port"
+
+# 3. A StatefulSet pod with a PVC on the kwok node.
+kubectl create namespace "$NS" >/dev/null
+kubectl apply -n "$NS" -f - >/dev/null <<EOF
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: x
+spec:
+  serviceName: x
+  replicas: 1
+  selector:
+    matchLabels: {app: x}
+  template:
+    metadata:
+      labels: {app: x}
+    spec:
+      containers:
+      - name: postgres
+        image: postgres:15
+        ports:
+        - {name: postgres, containerPort: 5432}
+        volumeMounts:
+        - {name: data, mountPath: /var/lib/postgresql/data}
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 1Gi
+EOF
+for _ in $(seq 1 120); do
+  kubectl get -n "$NS" pod/x-0 >/dev/null 2>&1 && break
+  sleep 0.5
+done
+kubectl wait -n "$NS" --for=jsonpath='{.status.phase}'=Bound --timeout=60s pvc/data-x-0 >/dev/null
+kubectl wait -n "$NS" --for=condition=Ready --timeout=60s pod/x-0 >/dev/null
+log "pod x-0 Ready on node $(kubectl get -n "$NS" pod/x-0 -o jsonpath='{.spec.nodeName}'), PVC data-x-0 bound to $(kubectl get -n "$NS" pvc/data-x-0 -o jsonpath='{.spec.volumeName}')"
+
+# 4. Forward port 5432 of pods in $NS to the host PostgreSQL.
+PG_FORWARD_NAMESPACES=$NS "$HERE/forward-postgres.sh" "$pg_port" "smoke-$$"
+
+# 5. kubectl port-forward + psql.
+local_port=${SMOKE_LOCAL_PORT:-15432}
+port_free "$local_port" || local_port=$(free_port)
+kubectl port-forward -n "$NS" --address 127.0.0.1 pod/x-0 "$local_port:5432" >"$tmp/port-forward.log" 2>&1 &
+pf_pid=$!
+for _ in $(seq 1 50); do
+  grep -q 'Forwarding from' "$tmp/port-forward.log" 2>/dev/null && break
+  sleep 0.2
+done
+ok=0
+for _ in $(seq 1 20); do
+  if out=$(psql -h 127.0.0.1 -p "$local_port" -U postgres -d postgres -tAc 'select 1' 2>"$tmp/psql.err"); then
+    [[ $out == 1 ]] && ok=1 && break
+  fi
+  sleep 0.5
+done
+if [[ $ok != 1 ]]; then
+  log "psql through kubectl port-forward failed:"
+  cat "$tmp/psql.err" "$tmp/port-forward.log" >&2
+  exit 1
+fi
+log "psql -h 127.0.0.1 -p $local_port -c 'select 1' via kubectl port-forward pod/x-0 $local_port:5432 -> $out"
