@@ -51,7 +51,10 @@ interface Timed {
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
@@ -67,7 +70,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 async function main(): Promise<void> {
@@ -81,23 +86,37 @@ async function main(): Promise<void> {
     await generate(csv, ROWS);
     const client = new Client({ connectionString: url });
     await client.connect();
-    await client.query("DROP TABLE IF EXISTS raw_sales; CREATE TABLE raw_sales (product text, price text, quantity text)");
+    await client.query(
+      "DROP TABLE IF EXISTS raw_sales; CREATE TABLE raw_sales (product text, price text, quantity text)",
+    );
 
     const raw: Timed[] = [];
     const validated: Timed[] = [];
     for (let i = 0; i < RUNS; i++) {
       await client.query("TRUNCATE raw_sales; CHECKPOINT");
-      raw.push(await run("psql", [url, "-q", "-c", `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`]));
+      raw.push(
+        await run("psql", [url, "-q", "-c", `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`]),
+      );
       await dropSales({ connectionString: url }); // otherwise the reload would be skipped as unchanged
       await client.query("CHECKPOINT");
       validated.push(
         await run(process.execPath, [
-          "--require", join(root, "dist/bench/rss-probe.js"),
-          join(root, "bin/sales-db.js"), "load", "--csv", csv, "--rules", join(root, "data/config.yaml"), "--quiet",
-          "--database-url", url,
+          "--require",
+          join(root, "dist/bench/rss-probe.js"),
+          join(root, "bin/sales-db.js"),
+          "load",
+          "--csv",
+          csv,
+          "--rules",
+          join(root, "data/config.yaml"),
+          "--quiet",
+          "--database-url",
+          url,
         ]),
       );
-      process.stderr.write(`run ${i + 1}/${RUNS}: psql \\copy ${raw[i]!.seconds.toFixed(2)}s, sales-db load ${validated[i]!.seconds.toFixed(2)}s\n`);
+      process.stderr.write(
+        `run ${i + 1}/${RUNS}: psql \\copy ${raw[i]!.seconds.toFixed(2)}s, sales-db load ${validated[i]!.seconds.toFixed(2)}s\n`,
+      );
     }
     const [count] = (await client.query<{ n: string }>("SELECT count(*) AS n FROM sales")).rows;
     await client.end();

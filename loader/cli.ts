@@ -54,7 +54,9 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
       io.stderr.write(`sales-db: ${error.message}\n`);
       return error.code === "usage" ? 2 : 1;
     }
-    io.stderr.write(`sales-db: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.stderr.write(
+      `sales-db: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 70;
   }
 }
@@ -85,13 +87,22 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
   const csv = values.csv ?? missing("--csv");
   const rulesFile = values.rules ?? missing("--rules");
-  const maxRejects = values["max-rejects"] === undefined ? undefined : wholeNumber("--max-rejects", values["max-rejects"]);
+  const maxRejects =
+    values["max-rejects"] === undefined ? undefined : wholeNumber("--max-rejects", values["max-rejects"]);
   const maxShare =
-    values["max-rejected-share"] === undefined ? undefined : share("--max-rejected-share", values["max-rejected-share"]);
+    values["max-rejected-share"] === undefined
+      ? undefined
+      : share("--max-rejected-share", values["max-rejected-share"]);
 
   const rules = await loadRules(rulesFile);
-  const size = await stat(csv).then((s) => s.size, () => 0);
-  const progress = createProgressBar(values.quiet || size < 16 << 20 ? 0 : size, io.stderr as NodeJS.WriteStream);
+  const size = await stat(csv).then(
+    (s) => s.size,
+    () => 0,
+  );
+  const progress = createProgressBar(
+    values.quiet || size < 16 << 20 ? 0 : size,
+    io.stderr as NodeJS.WriteStream,
+  );
   const common = {
     file: csv,
     rules,
@@ -107,9 +118,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     report = await validateFile(common);
     checkRejectedShare(report, maxShare);
   } else {
-    const connectionString = values["database-url"] ?? io.env.DATABASE_URL ?? missing("--database-url (or DATABASE_URL)");
+    const connectionString =
+      values["database-url"] ?? io.env.DATABASE_URL ?? missing("--database-url (or DATABASE_URL)");
     // The gate needs the counts before anything is written, so it costs a validation pass first.
-    if (maxShare !== undefined) checkRejectedShare(await validateFile({ ...common, onReject: undefined }), maxShare);
+    if (maxShare !== undefined)
+      checkRejectedShare(await validateFile({ ...common, onReject: undefined }), maxShare);
     report = await loadSales({
       ...common,
       connectionString,
@@ -169,7 +182,8 @@ function wholeNumber(option: string, text: string): number {
 
 function share(option: string, text: string): number {
   const value = Number(text);
-  if (!/^\d*\.?\d+$/.test(text) || value > 1) throw usage(`${option} must be a number from 0 to 1, got "${text}"`);
+  if (!/^\d*\.?\d+$/.test(text) || value > 1)
+    throw usage(`${option} must be a number from 0 to 1, got "${text}"`);
   return value;
 }
 

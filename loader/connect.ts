@@ -83,7 +83,11 @@ function connectError(error: unknown, target: string): SalesDbError {
   const code = (error as { code?: unknown }).code;
   const reason = error instanceof Error ? error.message : String(error);
   if (code === "28P01" || code === "28000") {
-    return new SalesDbError("db_auth", `PostgreSQL at ${target} refused the credentials: ${reason}`, { cause: error });
+    return new SalesDbError("db_auth", `PostgreSQL at ${target} refused the credentials: ${reason}`, {
+      cause: error,
+    });
   }
-  return new SalesDbError("db_error", `cannot connect to PostgreSQL at ${target}: ${reason}`, { cause: error });
+  return new SalesDbError("db_error", `cannot connect to PostgreSQL at ${target}: ${reason}`, {
+    cause: error,
+  });
 }

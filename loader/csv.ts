@@ -37,7 +37,10 @@ export class CsvParser {
       text = this.decoder.decode(chunk, { stream: true });
     } catch (error) {
       const valid = validUtf8Prefix(chunk);
-      const line = this.line + countNewlines(this.pending, 0, this.pending.length) + countNewlines(valid, 0, valid.length);
+      const line =
+        this.line +
+        countNewlines(this.pending, 0, this.pending.length) +
+        countNewlines(valid, 0, valid.length);
       throw this.encodingError("invalid UTF-8", line, error);
     }
     this.consume(text);
@@ -59,7 +62,8 @@ export class CsvParser {
   private consume(chunk: string): void {
     const nul = chunk.indexOf("\u0000");
     if (nul !== -1) {
-      const line = this.line + countNewlines(this.pending, 0, this.pending.length) + countNewlines(chunk, 0, nul);
+      const line =
+        this.line + countNewlines(this.pending, 0, this.pending.length) + countNewlines(chunk, 0, nul);
       throw this.encodingError("NUL byte", line);
     }
     const text = this.pending === "" ? chunk : this.pending + chunk;
@@ -97,7 +101,11 @@ export class CsvParser {
   }
 
   /** Parses one record that holds a quote. Returns null when the text ends before the record does. */
-  private parseQuotedRecord(text: string, start: number, startLine: number): { end: number; line: number } | null {
+  private parseQuotedRecord(
+    text: string,
+    start: number,
+    startLine: number,
+  ): { end: number; line: number } | null {
     const length = text.length;
     const fields: string[] = [];
     let i = start;
@@ -234,7 +242,8 @@ export function readHeader(fields: readonly string[], file: string): HeaderLayou
     positions[name as Column] = index;
   });
   const missing = COLUMNS.filter((column) => positions[column] === undefined);
-  if (missing.length > 0) throw headerError(file, `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+  if (missing.length > 0)
+    throw headerError(file, `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
   return { positions: positions as Record<Column, number>, width: fields.length };
 }
 

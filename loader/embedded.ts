@@ -30,7 +30,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -55,7 +57,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     // TCP on loopback only; no Unix socket, whose default folder may not be writable by the postgres user.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", ...(options.postgresFlags ?? [])],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      ...(options.postgresFlags ?? []),
+    ],
     onLog: (message) => logger.debug(`postgres: ${message.trim()}`),
     onError: (message) => logger.debug(`postgres: ${String(message).trim()}`),
   });

@@ -33,7 +33,10 @@ const META_TABLE = "sales_db_seeds";
 export function tableName(table: string): TableName {
   const parts = table.split(".");
   if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new SalesDbError("usage", `invalid table name "${table}": use letters, digits and _, optionally schema.table`);
+    throw new SalesDbError(
+      "usage",
+      `invalid table name "${table}": use letters, digits and _, optionally schema.table`,
+    );
   }
   const name = parts[parts.length - 1] as string;
   const schema = parts.length === 2 ? (parts[0] as string) : null;
@@ -65,7 +68,9 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   try {
     await client.query("BEGIN");
     inTransaction = true;
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`);
+    await client.query(
+      `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`,
+    );
     await lockSchema(client, table);
     await ensureMetaTable(client, table);
     await client.query(`CREATE TABLE ${table.staged} (${columns})`);
@@ -88,7 +93,9 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
     if (held && held.sha256 === report.sha256 && held.columns === columns) {
       await client.query("ROLLBACK");
       inTransaction = false;
-      logger?.info(`${table.display} already holds these ${report.valid} rows (sha256 ${short(report.sha256)}); nothing written`);
+      logger?.info(
+        `${table.display} already holds these ${report.valid} rows (sha256 ${short(report.sha256)}); nothing written`,
+      );
       return { ...report, table: table.display, loaded: 0, changed: false };
     }
 
@@ -119,7 +126,9 @@ export interface SeedState {
   readonly sha256: string | null;
 }
 
-export async function inspectSales(options: ConnectOptions & { readonly table?: string }): Promise<SeedState> {
+export async function inspectSales(
+  options: ConnectOptions & { readonly table?: string },
+): Promise<SeedState> {
   const table = tableName(options.table ?? "sales");
   const client = await connectWithRetry(options);
   try {
@@ -128,10 +137,12 @@ export async function inspectSales(options: ConnectOptions & { readonly table?: 
     ]);
     if (!exists.rows[0]?.present) return { exists: false, rowCount: 0, sha256: null };
     const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
-    const meta = await client.query<{ sha256: string }>(
-      `SELECT sha256 FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
-      [table.name, table.meta],
-    ).catch(() => ({ rows: [] as { sha256: string }[] }));
+    const meta = await client
+      .query<{ sha256: string }>(
+        `SELECT sha256 FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
+        [table.name, table.meta],
+      )
+      .catch(() => ({ rows: [] as { sha256: string }[] }));
     return { exists: true, rowCount: Number(count.rows[0]?.n ?? 0), sha256: meta.rows[0]?.sha256 ?? null };
   } catch (error) {
     throw asDatabaseError(error, table);
@@ -141,18 +152,25 @@ export async function inspectSales(options: ConnectOptions & { readonly table?: 
 }
 
 /** Drops the seeded table and its bookkeeping row, in one transaction under the load lock. */
-export async function dropSales(options: LoadOptions | (ConnectOptions & { readonly table?: string; readonly lockTimeoutMs?: number })): Promise<void> {
+export async function dropSales(
+  options: LoadOptions | (ConnectOptions & { readonly table?: string; readonly lockTimeoutMs?: number }),
+): Promise<void> {
   const table = tableName(options.table ?? "sales");
   const client = await connectWithRetry(options);
   let inTransaction = false;
   try {
     await client.query("BEGIN");
     inTransaction = true;
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`);
+    await client.query(
+      `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`,
+    );
     await lockSchema(client, table);
     await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
-    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [table.meta]);
-    if (meta.rows[0]?.present) await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
+    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
+      table.meta,
+    ]);
+    if (meta.rows[0]?.present)
+      await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
     await client.query("COMMIT");
     inTransaction = false;
   } catch (error) {
@@ -165,9 +183,10 @@ export async function dropSales(options: LoadOptions | (ConnectOptions & { reado
 
 /** Serializes every sales-db write in one schema, which also makes creating the bookkeeping table race-free. */
 async function lockSchema(client: Client, table: TableName): Promise<void> {
-  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('sales-db:' || coalesce($1, current_schema()), 0))", [
-    table.schema,
-  ]);
+  await client.query(
+    "SELECT pg_advisory_xact_lock(hashtextextended('sales-db:' || coalesce($1, current_schema()), 0))",
+    [table.schema],
+  );
 }
 
 async function ensureMetaTable(client: Client, table: TableName): Promise<void> {
@@ -183,9 +202,13 @@ function asDatabaseError(error: unknown, table: TableName): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === "55P03") {
-    return new SalesDbError("db_lock_timeout", `timed out waiting for a lock on ${table.display}: ${message}`, {
-      cause: error,
-    });
+    return new SalesDbError(
+      "db_lock_timeout",
+      `timed out waiting for a lock on ${table.display}: ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (code === "2BP01") {
     return new SalesDbError(

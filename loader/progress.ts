@@ -6,7 +6,10 @@ const WIDTH = 30;
  * A one-line progress bar on a terminal, redrawn at most every 100 ms. Returns no-ops when `out` is not a TTY,
  * so logs piped to a file stay clean.
  */
-export function createProgressBar(totalBytes: number, out: NodeJS.WriteStream | WriteStream = process.stderr) {
+export function createProgressBar(
+  totalBytes: number,
+  out: NodeJS.WriteStream | WriteStream = process.stderr,
+) {
   if (!out.isTTY || totalBytes <= 0) return { update: (_bytes: number) => {}, done: () => {} };
   const started = Date.now();
   let lastDraw = 0;
@@ -15,7 +18,9 @@ export function createProgressBar(totalBytes: number, out: NodeJS.WriteStream | 
     const filled = Math.round(share * WIDTH);
     const seconds = (Date.now() - started) / 1000;
     const rate = seconds > 0 ? bytes / seconds / 1e6 : 0;
-    out.write(`\r[${"#".repeat(filled)}${" ".repeat(WIDTH - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${rate.toFixed(1)} MB/s`);
+    out.write(
+      `\r[${"#".repeat(filled)}${" ".repeat(WIDTH - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${rate.toFixed(1)} MB/s`,
+    );
   };
   return {
     update(bytes: number) {

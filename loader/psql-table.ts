@@ -5,7 +5,9 @@ export function formatPsqlTable(
 ): string {
   const cells = rows.map((row) => row.map((value) => (value === null ? "" : String(value))));
   const numeric = columns.map((_, i) => rows.every((row) => row[i] === null || typeof row[i] === "number"));
-  const widths = columns.map((name, i) => Math.max(name.length, ...cells.map((row) => (row[i] ?? "").length)));
+  const widths = columns.map((name, i) =>
+    Math.max(name.length, ...cells.map((row) => (row[i] ?? "").length)),
+  );
   const centre = (text: string, width: number) => {
     const left = Math.floor((width - text.length) / 2);
     return " ".repeat(left) + text + " ".repeat(width - text.length - left);

@@ -44,6 +44,8 @@ export function describeReject(reject: Reject): string {
 
 /** One-line summary: `3 valid, 3 rejected (required_fields 1, product_prefix 2, ...)`. */
 export function summarize(report: ValidationReport): string {
-  const rules = RULE_IDS.filter((rule) => report.byRule[rule] > 0).map((rule) => `${rule} ${report.byRule[rule]}`);
+  const rules = RULE_IDS.filter((rule) => report.byRule[rule] > 0).map(
+    (rule) => `${rule} ${report.byRule[rule]}`,
+  );
   return `${report.valid} valid, ${report.rejected} rejected${rules.length ? ` (${rules.join(", ")})` : ""}`;
 }

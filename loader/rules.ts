@@ -31,7 +31,14 @@ const ALLOWED_COLUMN_TYPES: Readonly<Record<Column, RegExp>> = {
 };
 
 const INT32_MAX = 2_147_483_647;
-const KEYS = ["min_price", "max_quantity", "required_fields", "product_prefix", "max_decimals", "column_types"];
+const KEYS = [
+  "min_price",
+  "max_quantity",
+  "required_fields",
+  "product_prefix",
+  "max_decimals",
+  "column_types",
+];
 const OPTIONAL_KEYS = new Set(["column_types"]);
 
 /** Reads and checks a rules file. Every problem names the file and the key. */
@@ -75,10 +82,14 @@ export function parseRules(text: string, file = "config.yaml"): RuleSet {
 
   for (const key of Object.keys(record)) {
     if (!KEYS.includes(key)) {
-      throw new SalesDbError("rules_invalid", `${file}: unknown key "${key}" (known keys: ${KEYS.join(", ")})`, {
-        file,
-        rule: key,
-      });
+      throw new SalesDbError(
+        "rules_invalid",
+        `${file}: unknown key "${key}" (known keys: ${KEYS.join(", ")})`,
+        {
+          file,
+          rule: key,
+        },
+      );
     }
   }
   for (const key of KEYS) {
@@ -100,7 +111,8 @@ export function parseRules(text: string, file = "config.yaml"): RuleSet {
     fail("required_fields", `a list of columns out of ${COLUMNS.join(", ")}`);
   }
   const requiredFields = required as Column[];
-  if (new Set(requiredFields).size !== requiredFields.length) fail("required_fields", "a list without repeats");
+  if (new Set(requiredFields).size !== requiredFields.length)
+    fail("required_fields", "a list without repeats");
 
   const prefix = record.product_prefix;
   if (typeof prefix !== "string") fail("product_prefix", "a string");
@@ -123,19 +135,27 @@ export function parseRules(text: string, file = "config.yaml"): RuleSet {
 function parseColumnTypes(value: unknown, file: string): Record<Column, string> {
   if (value === undefined) return { ...DEFAULT_COLUMN_TYPES };
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new SalesDbError("rules_invalid", `${file}: key "column_types" must be a mapping of column to SQL type`, {
-      file,
-      rule: "column_types",
-    });
+    throw new SalesDbError(
+      "rules_invalid",
+      `${file}: key "column_types" must be a mapping of column to SQL type`,
+      {
+        file,
+        rule: "column_types",
+      },
+    );
   }
   const types: Record<Column, string> = { ...DEFAULT_COLUMN_TYPES };
   for (const [column, type] of Object.entries(value)) {
     const allowed = ALLOWED_COLUMN_TYPES[column as Column];
     if (!allowed) {
-      throw new SalesDbError("rules_invalid", `${file}: key "column_types" names unknown column "${column}"`, {
-        file,
-        rule: "column_types",
-      });
+      throw new SalesDbError(
+        "rules_invalid",
+        `${file}: key "column_types" names unknown column "${column}"`,
+        {
+          file,
+          rule: "column_types",
+        },
+      );
     }
     if (typeof type !== "string" || !allowed.test(type.trim())) {
       throw new SalesDbError(
@@ -148,4 +168,3 @@ function parseColumnTypes(value: unknown, file: string): Record<Column, string> 
   }
   return types;
 }
-

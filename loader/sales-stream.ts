@@ -104,7 +104,12 @@ export class SalesEncoder extends Transform {
     const price = fields[positions.price] ?? "";
     const quantity = fields[positions.quantity] ?? "";
     if (fields.length !== width) {
-      this.reject({ line, rules: ["column_count"], values: presentValues(fields, header), fieldCount: fields.length });
+      this.reject({
+        line,
+        rules: ["column_count"],
+        values: presentValues(fields, header),
+        fieldCount: fields.length,
+      });
       return;
     }
     const validator = this.validator;
@@ -114,7 +119,9 @@ export class SalesEncoder extends Transform {
       return;
     }
     this.valid++;
-    this.out += plain ? `${validator.product ?? "\\N"}\t${validator.price ?? "\\N"}\t${validator.quantity ?? "\\N"}\n` : encodeCopyRow(validator);
+    this.out += plain
+      ? `${validator.product ?? "\\N"}\t${validator.price ?? "\\N"}\t${validator.quantity ?? "\\N"}\n`
+      : encodeCopyRow(validator);
     if (this.out.length >= this.chunkSize) this.emit_();
   }
 

@@ -24,7 +24,8 @@ export interface ValidSale {
   readonly quantity: string | null;
 }
 
-export type Validation = { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
+export type Validation =
+  { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
 
 const REAL_MAX = 3.4028234663852886e38;
 const PLUS = 0x2b;
@@ -183,6 +184,9 @@ export function createValidator(rules: RuleSet): (raw: RawSale) => Validation {
   return (raw) => {
     const broken = validator.check(raw.product, raw.price, raw.quantity);
     if (broken) return { ok: false, broken };
-    return { ok: true, sale: { product: validator.product, price: validator.price, quantity: validator.quantity } };
+    return {
+      ok: true,
+      sale: { product: validator.product, price: validator.price, quantity: validator.quantity },
+    };
   };
 }

@@ -17,7 +17,9 @@ interface Run {
 /** Runs the built CLI as a user would; `onSpawn` may act on the live process. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (pid: number) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: "", ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: "", ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -56,11 +58,15 @@ describe("sales-db CLI", () => {
       [7, ["product_prefix", "min_price", "max_quantity"]],
     ]);
     expect(report.sha256).to.match(/^[0-9a-f]{64}$/);
-    expect(run.stderr).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - WARNING - Invalid sale: line 5 \[required_fields\]/m);
+    expect(run.stderr).to.match(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - WARNING - Invalid sale: line 5 \[required_fields\]/m,
+    );
   });
 
   it("load uses DATABASE_URL and reports loaded and table", async () => {
-    const run = await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--json"], { DATABASE_URL: db.url });
+    const run = await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--json"], {
+      DATABASE_URL: db.url,
+    });
     expect(run.code).to.equal(0);
     expect(JSON.parse(run.stdout)).to.include({ loaded: 3, table: "sales", valid: 3, rejected: 3 });
     expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
@@ -74,10 +80,16 @@ describe("sales-db CLI", () => {
   });
 
   it("a bad rules file fails with one line naming the file and key", async () => {
-    const rules = await files.write("rules.yaml", "min_price: cheap\nmax_quantity: 1\nrequired_fields: []\nproduct_prefix: x\nmax_decimals: 2\n");
+    const rules = await files.write(
+      "rules.yaml",
+      "min_price: cheap\nmax_quantity: 1\nrequired_fields: []\nproduct_prefix: x\nmax_decimals: 2\n",
+    );
     const run = await cli(["validate", "--csv", SAMPLE_CSV, "--rules", rules]);
     expect(run.code).to.equal(1);
-    expectOneLineError(run, /^sales-db: .*rules\.yaml: key "min_price" must be a finite number, got "cheap"$/);
+    expectOneLineError(
+      run,
+      /^sales-db: .*rules\.yaml: key "min_price" must be a finite number, got "cheap"$/,
+    );
   });
 
   it("a structural CSV error names file and line, and writes nothing", async () => {
@@ -99,30 +111,68 @@ describe("sales-db CLI", () => {
   it("an unreachable server fails after the wait timeout, saying where it tried", async () => {
     const port = await freePort();
     const url = `postgres://u:secret-pw@127.0.0.1:${port}/db`;
-    const run = await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--database-url", url, "--wait-timeout", "1"]);
+    const run = await cli([
+      "load",
+      "--csv",
+      SAMPLE_CSV,
+      "--rules",
+      SAMPLE_RULES,
+      "--database-url",
+      url,
+      "--wait-timeout",
+      "1",
+    ]);
     expect(run.code).to.equal(1);
-    expectOneLineError(run, new RegExp(`could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/db within \\d\\.\\ds .*ECONNREFUSED`));
+    expectOneLineError(
+      run,
+      new RegExp(
+        `could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/db within \\d\\.\\ds .*ECONNREFUSED`,
+      ),
+    );
     expect(run.stderr).to.not.contain("secret-pw");
   });
 
   it("--max-rejected-share fails the load before anything is written", async () => {
-    const run = await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--database-url", db.url, "--max-rejected-share", "0.25"]);
+    const run = await cli([
+      "load",
+      "--csv",
+      SAMPLE_CSV,
+      "--rules",
+      SAMPLE_RULES,
+      "--database-url",
+      db.url,
+      "--max-rejected-share",
+      "0.25",
+    ]);
     expect(run.code).to.equal(1);
-    expectOneLineError(run, /3 of 6 rows rejected \(50\.0%\), more than the allowed 25\.0%; nothing written$/);
+    expectOneLineError(
+      run,
+      /3 of 6 rows rejected \(50\.0%\), more than the allowed 25\.0%; nothing written$/,
+    );
     expect(await db.query("SELECT to_regclass('sales') IS NULL AS absent")).to.deep.equal([{ absent: true }]);
   });
 
   it("SIGKILL in the middle of a large load leaves the previous rows", async () => {
     await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--database-url", db.url]);
     const big = await files.write("big.csv", validRows(500_000));
-    const run = await cli(["load", "--csv", big, "--rules", SAMPLE_RULES, "--database-url", db.url], {}, (pid) => {
-      waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_progress_copy WHERE tuples_processed > 0")).length > 0)
-        .then(() => process.kill(pid, "SIGKILL"))
-        .catch(() => undefined);
-    });
+    const run = await cli(
+      ["load", "--csv", big, "--rules", SAMPLE_RULES, "--database-url", db.url],
+      {},
+      (pid) => {
+        waitFor(
+          async () =>
+            (await db.query("SELECT 1 FROM pg_stat_progress_copy WHERE tuples_processed > 0")).length > 0,
+        )
+          .then(() => process.kill(pid, "SIGKILL"))
+          .catch(() => undefined);
+      },
+    );
     expect(run.signal).to.equal("SIGKILL");
     // The server notices the dropped connection and rolls back; wait for the backend to go away.
-    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sales-db'")).length === 0);
+    await waitFor(
+      async () =>
+        (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sales-db'")).length === 0,
+    );
     expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
   });
 });

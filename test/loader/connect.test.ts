@@ -17,7 +17,11 @@ describe("connect", () => {
       startEmbeddedPostgres({ port, password: "late-pw" }),
     );
     try {
-      const report = await loadSales({ connectionString: url, file: SAMPLE_CSV, rules: await loadRules(SAMPLE_RULES) });
+      const report = await loadSales({
+        connectionString: url,
+        file: SAMPLE_CSV,
+        rules: await loadRules(SAMPLE_RULES),
+      });
       expect(report.loaded).to.equal(3);
       expect(Date.now() - started).to.be.greaterThan(2_500);
     } finally {
@@ -28,9 +32,16 @@ describe("connect", () => {
   it("gives up after the wait timeout with where and what it saw", async () => {
     const port = await freePort();
     const started = Date.now();
-    const error = await connectWithRetry({ connectionString: `postgres://u:p@127.0.0.1:${port}/x`, waitTimeoutMs: 800 }).catch((e: unknown) => e);
+    const error = await connectWithRetry({
+      connectionString: `postgres://u:p@127.0.0.1:${port}/x`,
+      waitTimeoutMs: 800,
+    }).catch((e: unknown) => e);
     expect((error as SalesDbError).code).to.equal("db_unreachable");
-    expect((error as SalesDbError).message).to.match(new RegExp(`^could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/x within 0\\.\\ds \\(\\d+ attempts\\); last error: ECONNREFUSED$`));
+    expect((error as SalesDbError).message).to.match(
+      new RegExp(
+        `^could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/x within 0\\.\\ds \\(\\d+ attempts\\); last error: ECONNREFUSED$`,
+      ),
+    );
     expect(Date.now() - started).to.be.lessThan(3_000);
   });
 

@@ -84,7 +84,9 @@ describe("csv", () => {
       const error = parseError('a,b\n1,2\n"open,3\nmore\n');
       expect(error.code).to.equal("csv_syntax");
       expect(error.line).to.equal(3);
-      expect(error.message).to.equal("t.csv:3: unterminated quoted field (the quote opened on this line never closes)");
+      expect(error.message).to.equal(
+        "t.csv:3: unterminated quoted field (the quote opened on this line never closes)",
+      );
     });
 
     it("text after a closing quote is an error with its line", () => {
@@ -94,7 +96,11 @@ describe("csv", () => {
     });
 
     it("invalid UTF-8 names the line", () => {
-      const bytes = Buffer.concat([Buffer.from("a,b\n1,2\nbad"), Buffer.from([0xff, 0xfe]), Buffer.from(",3\n")]);
+      const bytes = Buffer.concat([
+        Buffer.from("a,b\n1,2\nbad"),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(",3\n"),
+      ]);
       const error = parseError(bytes);
       expect(error.code).to.equal("csv_encoding");
       expect(error.message).to.equal("t.csv:3: invalid UTF-8; the file must be UTF-8 text");
@@ -113,7 +119,8 @@ describe("csv", () => {
       const chunk = Buffer.alloc(64 * 1024, "x");
       let error: unknown;
       try {
-        for (let written = 0; written <= MAX_RECORD_CHARS + chunk.length; written += chunk.length) parser.write(chunk);
+        for (let written = 0; written <= MAX_RECORD_CHARS + chunk.length; written += chunk.length)
+          parser.write(chunk);
       } catch (e) {
         error = e;
       }
@@ -133,7 +140,10 @@ describe("csv", () => {
       [["product", "price"], "t.csv:1: missing column quantity"],
       [["product"], "t.csv:1: missing columns price, quantity"],
       [["product", "price", "price", "quantity"], 't.csv:1: duplicate column "price"'],
-      [["product", "price", "quantity", "colour"], 't.csv:1: unknown column "colour" (expected product, price, quantity)'],
+      [
+        ["product", "price", "quantity", "colour"],
+        't.csv:1: unknown column "colour" (expected product, price, quantity)',
+      ],
     ] as const) {
       it(`fails on ${message.slice(9)}`, () => {
         let error: unknown;

@@ -50,7 +50,9 @@ describe("load (real PostgreSQL)", () => {
 
   it("writes nothing when the same data is loaded again", async () => {
     await load(SAMPLE_CSV);
-    const before = await db.query<{ xmin: string; ctid: string }>("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid");
+    const before = await db.query<{ xmin: string; ctid: string }>(
+      "SELECT xmin::text, ctid::text FROM sales ORDER BY ctid",
+    );
     const oid = await db.query("SELECT 'sales'::regclass::oid AS oid");
     const second = await load(SAMPLE_CSV);
     expect(second).to.include({ loaded: 0, changed: false, valid: 3 });
@@ -60,7 +62,10 @@ describe("load (real PostgreSQL)", () => {
 
   it("replaces the table when the data changes, never appending", async () => {
     await load(SAMPLE_CSV);
-    const changed = await files.write("changed.csv", "product,price,quantity\nHalal Tea,12.50,4\nHalal Laptop,999.99,2\n");
+    const changed = await files.write(
+      "changed.csv",
+      "product,price,quantity\nHalal Tea,12.50,4\nHalal Laptop,999.99,2\n",
+    );
     const report = await load(changed);
     expect(report).to.include({ loaded: 2, changed: true });
     expect(await rows()).to.deep.equal([
@@ -96,7 +101,9 @@ describe("load (real PostgreSQL)", () => {
     const big = await files.write("big.csv", validRows(300_000));
     const loading = load(big).catch((e: unknown) => e);
     await waitFor(async () => (await copyBackends(db)).length > 0);
-    await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()");
+    await db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()",
+    );
     const error = await loading;
     expect(error).to.be.instanceOf(SalesDbError);
     expect(await rows()).to.have.length(3);
@@ -123,7 +130,9 @@ describe("load (real PostgreSQL)", () => {
     const b = await files.write("b.csv", "product,price,quantity\nHalal Only,10,1\n");
     const [ra, rb] = await Promise.all([load(a), load(b)]);
     const [count] = await db.query<{ n: string }>("SELECT count(*) AS n FROM sales");
-    const [meta] = await db.query<{ sha256: string }>("SELECT sha256 FROM sales_db_seeds WHERE table_name = 'sales'");
+    const [meta] = await db.query<{ sha256: string }>(
+      "SELECT sha256 FROM sales_db_seeds WHERE table_name = 'sales'",
+    );
     const winner = [ra, rb].find((r) => r.sha256 === meta?.sha256);
     expect(winner, "the recorded hash is one of the two loads").to.not.equal(undefined);
     expect(Number(count?.n)).to.equal(winner?.valid);
@@ -151,16 +160,29 @@ describe("load (real PostgreSQL)", () => {
   });
 
   it("inspects and drops what the seed owns", async () => {
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({ exists: false, rowCount: 0, sha256: null });
+    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+      exists: false,
+      rowCount: 0,
+      sha256: null,
+    });
     const report = await load(SAMPLE_CSV);
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({ exists: true, rowCount: 3, sha256: report.sha256 });
+    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+      exists: true,
+      rowCount: 3,
+      sha256: report.sha256,
+    });
     await dropSales({ connectionString: db.url });
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({ exists: false, rowCount: 0, sha256: null });
+    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+      exists: false,
+      rowCount: 0,
+      sha256: null,
+    });
     expect(await db.query("SELECT * FROM sales_db_seeds")).to.deep.equal([]);
   });
 });
 
 async function copyBackends(db: TestDatabase) {
-  return db.query("SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0");
+  return db.query(
+    "SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0",
+  );
 }
-

@@ -72,7 +72,9 @@ describe("rules", () => {
   });
 
   it("rejects a document that is not a mapping", () => {
-    expect(parseError("- 1\n- 2\n").message).to.equal("rules.yaml: expected a mapping of rule names to values");
+    expect(parseError("- 1\n- 2\n").message).to.equal(
+      "rules.yaml: expected a mapping of rule names to values",
+    );
   });
 
   it("rejects a duplicated key instead of keeping the last one", () => {
@@ -87,7 +89,7 @@ describe("rules", () => {
   it("rejects a column type outside the allow-list, which also keeps SQL out", () => {
     const error = parseError(`${VALID}column_types: {price: "real; DROP TABLE sales"}\n`);
     expect(error.rule).to.equal("column_types");
-    expect(error.message).to.contain('column_types.price');
+    expect(error.message).to.contain("column_types.price");
   });
 
   it("names an unreadable rules file", async () => {

@@ -20,7 +20,11 @@ describe("sales-stream", () => {
   async function encode(text: string, options: Partial<ConstructorParameters<typeof SalesEncoder>[0]> = {}) {
     const encoder = new SalesEncoder({ file: "t.csv", rules, ...options });
     const chunks: Buffer[] = [];
-    await pipeline(Readable.from([Buffer.from(text)]), encoder, new Writable({ write: (c, _e, done) => (chunks.push(c), done()) }));
+    await pipeline(
+      Readable.from([Buffer.from(text)]),
+      encoder,
+      new Writable({ write: (c, _e, done) => (chunks.push(c), done()) }),
+    );
     return { copy: Buffer.concat(chunks).toString("utf8"), report: encoder.report };
   }
 
@@ -30,10 +34,25 @@ describe("sales-stream", () => {
     expect(report.rejected).to.equal(3);
     expect(report.rejects).to.deep.equal([
       { line: 5, rules: ["required_fields"], values: { product: "", price: "29.99", quantity: "3" } },
-      { line: 6, rules: ["product_prefix", "price_numeric"], values: { product: "Monitor", price: "invalid", quantity: "2" } },
-      { line: 7, rules: ["product_prefix", "min_price", "max_quantity"], values: { product: "Headphones", price: "5.00", quantity: "150" } },
+      {
+        line: 6,
+        rules: ["product_prefix", "price_numeric"],
+        values: { product: "Monitor", price: "invalid", quantity: "2" },
+      },
+      {
+        line: 7,
+        rules: ["product_prefix", "min_price", "max_quantity"],
+        values: { product: "Headphones", price: "5.00", quantity: "150" },
+      },
     ]);
-    expect(report.byRule).to.include({ required_fields: 1, product_prefix: 2, price_numeric: 1, min_price: 1, max_quantity: 1, max_decimals: 0 });
+    expect(report.byRule).to.include({
+      required_fields: 1,
+      product_prefix: 2,
+      price_numeric: 1,
+      min_price: 1,
+      max_quantity: 1,
+      max_decimals: 0,
+    });
   });
 
   it("emits COPY text of the valid rows and hashes exactly those bytes", async () => {
@@ -58,7 +77,12 @@ describe("sales-stream", () => {
     const { report } = await encode("product,price,quantity\nHalal A,10,1,extra\nHalal B,10\nHalal C,10,1\n");
     expect(report.valid).to.equal(1);
     expect(report.rejects).to.deep.equal([
-      { line: 2, rules: ["column_count"], values: { product: "Halal A", price: "10", quantity: "1" }, fieldCount: 4 },
+      {
+        line: 2,
+        rules: ["column_count"],
+        values: { product: "Halal A", price: "10", quantity: "1" },
+        fieldCount: 4,
+      },
       { line: 3, rules: ["column_count"], values: { product: "Halal B", price: "10" }, fieldCount: 2 },
     ]);
   });

@@ -30,12 +30,27 @@ describe("validate", () => {
       expect(broken(sale("Monitor", "invalid", "2"))).to.deep.equal(["product_prefix", "price_numeric"]);
     });
     it("line 7 breaks product_prefix, min_price and max_quantity", () => {
-      expect(broken(sale("Headphones", "5.00", "150"))).to.deep.equal(["product_prefix", "min_price", "max_quantity"]);
+      expect(broken(sale("Headphones", "5.00", "150"))).to.deep.equal([
+        "product_prefix",
+        "min_price",
+        "max_quantity",
+      ]);
     });
   });
 
   describe("numeric traps: raw strings are checked before values", () => {
-    for (const price of ["NaN", "Infinity", "-Infinity", "1e3", "0x10", "12,50", "1_000", "10.5.1", "$10", "١٠"]) {
+    for (const price of [
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "1e3",
+      "0x10",
+      "12,50",
+      "1_000",
+      "10.5.1",
+      "$10",
+      "١٠",
+    ]) {
       it(`"${price}" is not a price`, () => {
         expect(broken(sale("Halal X", price, "1"))).to.deep.equal(["price_numeric"]);
       });

@@ -6,7 +6,11 @@ export const SAMPLE_CSV = "data/sales.csv";
 export const SAMPLE_RULES = "data/config.yaml";
 
 /** A scratch folder per test file, removed by `cleanup`. */
-export async function scratch(): Promise<{ dir: string; write(name: string, content: string | Buffer): Promise<string>; cleanup(): Promise<void> }> {
+export async function scratch(): Promise<{
+  dir: string;
+  write(name: string, content: string | Buffer): Promise<string>;
+  cleanup(): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), "sales-db-test-"));
   return {
     dir,

@@ -50,7 +50,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     query: <T extends object>(sql: string, params?: unknown[]) =>
       withClient(url, async (client) => (await client.query<T>(sql, params)).rows),
-    drop: () => withClient(testServerUrl(), (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withClient(testServerUrl(), (client) =>
+        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+      ).then(() => undefined),
   };
 }
 
