@@ -5,7 +5,7 @@ import { isSalesDbError, SalesDbError } from "./errors";
 import { loadSales } from "./load";
 import { createLogger, type LogLevel } from "./log";
 import { createProgressBar } from "./progress";
-import { describeReject, summarize, type LoadReport, type Reject, type ValidationReport } from "./report";
+import { checkRejectedShare, describeReject, summarize, type LoadReport, type Reject, type ValidationReport } from "./report";
 import { loadRules } from "./rules";
 import { validateFile } from "./sales-stream";
 
@@ -135,21 +135,6 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   logger.info(`${report.file}: ${summarize(report)}`);
   io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
   return 0;
-}
-
-/** Fails when the rejected share of data rows exceeds `maxShare`. */
-export function checkRejectedShare(report: ValidationReport, maxShare: number | undefined): void {
-  if (maxShare === undefined) return;
-  const total = report.valid + report.rejected;
-  const rejectedShare = total === 0 ? 0 : report.rejected / total;
-  if (rejectedShare > maxShare) {
-    throw new SalesDbError(
-      "gate",
-      `${report.file}: ${report.rejected} of ${total} rows rejected (${(rejectedShare * 100).toFixed(1)}%), ` +
-        `more than the allowed ${(maxShare * 100).toFixed(1)}%; nothing written`,
-      { file: report.file },
-    );
-  }
 }
 
 function humanReport(report: ValidationReport | LoadReport): string {

@@ -1,5 +1,6 @@
 import { RULE_IDS, type RuleId } from "./validate";
 import type { Column } from "./rules";
+import { SalesDbError } from "./errors";
 
 /** A rejected row: where it is, which rules it broke, and what it held. */
 export interface Reject {
@@ -48,4 +49,19 @@ export function summarize(report: ValidationReport): string {
     (rule) => `${rule} ${report.byRule[rule]}`,
   );
   return `${report.valid} valid, ${report.rejected} rejected${rules.length ? ` (${rules.join(", ")})` : ""}`;
+}
+
+/** Fails when the rejected share of data rows exceeds `maxShare`. */
+export function checkRejectedShare(report: ValidationReport, maxShare: number | undefined): void {
+  if (maxShare === undefined) return;
+  const total = report.valid + report.rejected;
+  const rejectedShare = total === 0 ? 0 : report.rejected / total;
+  if (rejectedShare > maxShare) {
+    throw new SalesDbError(
+      "gate",
+      `${report.file}: ${report.rejected} of ${total} rows rejected (${(rejectedShare * 100).toFixed(1)}%), ` +
+        `more than the allowed ${(maxShare * 100).toFixed(1)}%; nothing written`,
+      { file: report.file },
+    );
+  }
 }

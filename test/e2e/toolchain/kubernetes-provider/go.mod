@@ -1,9 +1,13 @@
-// Wrapper module pinning pulumi-resource-kubernetes (see ../README.md).
+// Wrapper module building pulumi-resource-kubernetes (see main.go and ../README.md).
 // provider/v4 is not tagged; the Go module proxy serves exactly one pseudo-version
 // of it: commit f47bc2d6f199 (2026-01-15), between the v4.24.1 and v4.25.0 tags.
+// provider/v4's go.mod has `replace sdk/v4 => ../sdk`; sdk/v4 v4.25.0 is pinned
+// instead (its generated code is identical to v4.24.1's apart from version strings).
 module sales-db-e2e/toolchain/kubernetes-provider
 
 go 1.24.7
+
+require github.com/pulumi/pulumi-kubernetes/provider/v4 v4.0.0-20260115033456-f47bc2d6f199
 
 require (
 	cel.dev/expr v0.20.0 // indirect
@@ -139,9 +143,6 @@ require (
 	github.com/pulumi/appdash v0.0.0-20231130102222-75f619a67231 // indirect
 	github.com/pulumi/cloud-ready-checks v1.3.0 // indirect
 	github.com/pulumi/esc v0.21.0 // indirect
-	github.com/pulumi/pulumi-kubernetes/provider/v4 v4.0.0-20260115033456-f47bc2d6f199 // indirect
-	// provider/v4's go.mod has `replace sdk/v4 => ../sdk`; the generated SDK is
-	// byte-identical between v4.24.1 and v4.25.0 apart from version strings.
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.25.0 // indirect
 	github.com/pulumi/pulumi/pkg/v3 v3.215.0 // indirect
 	github.com/pulumi/pulumi/sdk/v3 v3.215.0 // indirect
@@ -225,5 +226,3 @@ require (
 	sigs.k8s.io/structured-merge-diff/v4 v4.6.0 // indirect
 	sigs.k8s.io/yaml v1.5.0 // indirect
 )
-
-tool github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes

@@ -1,0 +1,64 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+/** The project's own PostgreSQL chart. */
+export const CHART_DIR = join(__dirname, "charts", "postgres");
+/** The Secret key the chart reads the password from. */
+export const PASSWORD_KEY = "postgres-password";
+
+export interface ChartInputs {
+  readonly image: { readonly repository: string; readonly tag: string };
+  readonly dbName: string;
+  readonly dbUser: string;
+  readonly secretName: string;
+  readonly storageSize: string;
+  readonly storageClass: string;
+  readonly pvcRetention: "Delete" | "Retain";
+  readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  readonly chartHash: string;
+}
+
+/** Helm values for the chart. They name the Secret and never hold the password. */
+export function chartValues(inputs: ChartInputs) {
+  return {
+    image: { repository: inputs.image.repository, tag: inputs.image.tag, pullPolicy: "IfNotPresent" },
+    auth: { database: inputs.dbName, username: inputs.dbUser, existingSecret: inputs.secretName, secretKey: PASSWORD_KEY },
+    persistence: { size: inputs.storageSize, storageClass: inputs.storageClass, retentionPolicy: inputs.pvcRetention },
+    service: { port: 5432 },
+    resources: {
+      requests: { cpu: inputs.resources.cpuRequest, memory: inputs.resources.memoryRequest },
+      limits: { cpu: inputs.resources.cpuLimit, memory: inputs.resources.memoryLimit },
+    },
+    chartHash: inputs.chartHash,
+  };
+}
+
+/**
+ * sha256 over every file of a folder (names and contents, in sorted order). Fed into the release so that an
+ * edited template changes its inputs: Helm itself only notices a local chart when its version changes.
+ */
+export function hashFolder(dir: string): string {
+  const hash = createHash("sha256");
+  const walk = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .flatMap((entry) => (entry.isDirectory() ? walk(join(folder, entry.name)) : [join(folder, entry.name)]));
+  for (const file of walk(dir)) {
+    hash.update(relative(dir, file)).update("\0").update(readFileSync(file)).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/** The names Kubernetes gives the chart's objects, derived the way the templates derive them. */
+export function chartNames(release: string, namespace: string) {
+  return {
+    statefulSet: release,
+    pod: `${release}-0`,
+    pvc: `postgres-data-${release}-0`,
+    service: release,
+    headlessService: `${release}-headless`,
+    serviceHost: `${release}.${namespace}.svc.cluster.local`,
+    headlessServiceHost: `${release}-headless.${namespace}.svc.cluster.local`,
+  };
+}

@@ -1,0 +1,155 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** The typed, checked configuration of one stack. */
+export interface StackConfig {
+  readonly namespace: string;
+  readonly createNamespace: boolean;
+  readonly releaseName: string;
+  readonly storageSize: string;
+  /** Empty: the cluster's default StorageClass. */
+  readonly storageClass: string;
+  readonly pvcRetention: "Delete" | "Retain";
+  /** Protect the release and its Secret against `pulumi destroy`. */
+  readonly protect: boolean;
+  readonly dbName: string;
+  readonly dbUser: string;
+  readonly dbPassword: pulumi.Output<string>;
+  readonly image: { readonly repository: string; readonly tag: string };
+  readonly resources: {
+    readonly cpuRequest: string;
+    readonly memoryRequest: string;
+    readonly cpuLimit: string;
+    readonly memoryLimit: string;
+  };
+  readonly helmTimeoutSeconds: number;
+  readonly seed: SeedConfig;
+  /** `kubernetes:context`, so that the seeder's port-forward reaches the cluster the stack deploys to. */
+  readonly kubeContext?: string;
+}
+
+export interface SeedConfig {
+  readonly csv: string;
+  readonly rules: string;
+  readonly table: string;
+  /** Fail `up` when more than this share (0..1) of the rows is rejected. */
+  readonly maxRejectedShare?: number;
+  readonly connection: SeedConnection;
+  readonly waitTimeoutSeconds: number;
+}
+
+/** How the seeder reaches PostgreSQL: a port-forward through the Kubernetes API, or a host it can reach itself. */
+export type SeedConnection = { readonly mode: "port-forward" } | { readonly mode: "direct"; readonly host: string; readonly port: number };
+
+/** Every key's default; Pulumi.yaml states the same ones (a test keeps the two in step). */
+export const DEFAULTS = {
+  namespace: "sales-db",
+  createNamespace: true,
+  releaseName: "postgres",
+  storageSize: "1Gi",
+  storageClass: "",
+  pvcRetention: "Delete",
+  protect: false,
+  dbName: "sales_db",
+  dbUser: "sales",
+  image: "postgres:17.6",
+  cpuRequest: "100m",
+  memoryRequest: "256Mi",
+  cpuLimit: "1",
+  memoryLimit: "512Mi",
+  helmTimeout: 300,
+  seedCsv: "data/sales.csv",
+  seedRules: "data/config.yaml",
+  seedTable: "sales",
+  seedConnection: "port-forward",
+  seedPort: 5432,
+  seedWaitTimeout: 120,
+} as const;
+
+/** The subset of pulumi.Config that reading needs; tests pass a real Config under mocks. */
+export type ConfigSource = Pick<pulumi.Config, "get" | "requireSecret" | "name">;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$/;
+const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
+const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/;
+
+/** Reads and checks the stack's configuration. A bad value throws an error naming the key. */
+export function loadConfig(config: ConfigSource = new pulumi.Config(), kube = new pulumi.Config("kubernetes")): StackConfig {
+  const key = (name: string) => `${config.name}:${name}`;
+  const fail = (name: string, expected: string, value: string): never => {
+    throw new Error(`config ${key(name)} must be ${expected}, got ${JSON.stringify(value)}`);
+  };
+  const text = (name: keyof typeof DEFAULTS, pattern: RegExp | null, expected: string): string => {
+    const value = config.get(name) ?? String(DEFAULTS[name]);
+    return pattern && !pattern.test(value) ? fail(name, expected, value) : value;
+  };
+  const oneOf = <T extends string>(name: keyof typeof DEFAULTS, allowed: readonly T[]): T => {
+    const value = config.get(name) ?? String(DEFAULTS[name]);
+    return (allowed as readonly string[]).includes(value) ? (value as T) : fail(name, `one of ${allowed.join(", ")}`, value);
+  };
+  const flag = (name: keyof typeof DEFAULTS): boolean => {
+    const value = config.get(name) ?? String(DEFAULTS[name]);
+    return value === "true" ? true : value === "false" ? false : fail(name, "true or false", value);
+  };
+  const number = (name: string, fallback: number | undefined, min: number, max: number, integer: boolean): number | undefined => {
+    const raw = config.get(name);
+    if (raw === undefined || raw === "") return fallback; // Pulumi.yaml states "" for "no value"
+    const value = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      fail(name, `${integer ? "an integer" : "a number"} from ${min} to ${max}`, raw);
+    }
+    return value;
+  };
+
+  const image = IMAGE.exec(text("image", IMAGE, "an image with a pinned tag, like postgres:17.6"));
+  if (image?.[2] === "latest") fail("image", "pinned to a version, not latest", image[0]);
+  const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
+
+  return {
+    namespace: text("namespace", DNS_LABEL, "a DNS label (lower-case letters, digits and -)"),
+    createNamespace: flag("createNamespace"),
+    releaseName: text("releaseName", /^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/, "a DNS label of at most 30 characters"),
+    storageSize: text("storageSize", QUANTITY, "a storage quantity like 1Gi"),
+    storageClass: text("storageClass", /^([a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$/, "a StorageClass name or empty"),
+    pvcRetention: oneOf("pvcRetention", ["Delete", "Retain"] as const),
+    protect: flag("protect"),
+    dbName: text("dbName", IDENTIFIER, "a PostgreSQL identifier"),
+    dbUser: text("dbUser", IDENTIFIER, "a PostgreSQL identifier"),
+    dbPassword: requirePassword(config, key("dbPassword")),
+    image: { repository: image?.[1] ?? "", tag: image?.[2] ?? "" },
+    resources: {
+      cpuRequest: text("cpuRequest", CPU, "a CPU quantity like 100m"),
+      memoryRequest: text("memoryRequest", QUANTITY, "a memory quantity like 256Mi"),
+      cpuLimit: text("cpuLimit", CPU, "a CPU quantity like 1"),
+      memoryLimit: text("memoryLimit", QUANTITY, "a memory quantity like 512Mi"),
+    },
+    helmTimeoutSeconds: number("helmTimeout", DEFAULTS.helmTimeout, 30, 3600, true) as number,
+    seed: {
+      csv: text("seedCsv", /\S/, "a path to a CSV file"),
+      rules: text("seedRules", /\S/, "a path to a rules file"),
+      table: text("seedTable", /^([A-Za-z_][A-Za-z0-9_]{0,50}\.)?[A-Za-z_][A-Za-z0-9_]{0,50}$/, "a table name, optionally schema.table"),
+      maxRejectedShare: number("seedMaxRejectedShare", undefined, 0, 1, false),
+      connection:
+        mode === "direct"
+          ? {
+              mode,
+              host: config.get("seedHost") || fail("seedHost", "set when seedConnection is direct", ""),
+              port: number("seedPort", DEFAULTS.seedPort, 1, 65535, true) as number,
+            }
+          : { mode },
+      waitTimeoutSeconds: number("seedWaitTimeout", DEFAULTS.seedWaitTimeout, 1, 3600, true) as number,
+    },
+    kubeContext: kube.get("context"),
+  };
+}
+
+function requirePassword(config: ConfigSource, key: string): pulumi.Output<string> {
+  try {
+    return config.requireSecret("dbPassword");
+  } catch {
+    throw new Error(
+      `config ${key} is required: set it with \`pulumi config set --secret dbPassword <password>\` for this stack`,
+    );
+  }
+}

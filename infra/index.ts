@@ -1,0 +1,83 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PASSWORD_KEY } from "./chart";
+import { loadConfig } from "./config";
+import { PostgresDatabase } from "./postgres";
+import { SalesSeed } from "./seed";
+import type { SeedTarget } from "./seeder";
+
+const config = loadConfig();
+
+const db = new PostgresDatabase("sales-db", {
+  namespace: config.namespace,
+  createNamespace: config.createNamespace,
+  releaseName: config.releaseName,
+  image: config.image,
+  dbName: config.dbName,
+  dbUser: config.dbUser,
+  password: config.dbPassword,
+  storageSize: config.storageSize,
+  storageClass: config.storageClass,
+  pvcRetention: config.pvcRetention,
+  resources: config.resources,
+  helmTimeoutSeconds: config.helmTimeoutSeconds,
+  protect: config.protect,
+});
+
+const connection = config.seed.connection;
+const target: pulumi.Input<SeedTarget> =
+  connection.mode === "direct"
+    ? connection
+    : pulumi.all([db.namespace, db.podName, db.secretName]).apply(([namespace, pod, secretName]) => ({
+        mode: "port-forward" as const,
+        namespace,
+        pod,
+        port: 5432,
+        secretName,
+        secretKey: PASSWORD_KEY,
+        ...(config.kubeContext ? { context: config.kubeContext } : {}),
+      }));
+
+const seed = new SalesSeed(
+  "sales-seed",
+  {
+    csv: config.seed.csv,
+    rules: config.seed.rules,
+    table: config.seed.table,
+    database: config.dbName,
+    user: config.dbUser,
+    password: config.dbPassword,
+    target,
+    maxRejectedShare: config.seed.maxRejectedShare,
+    waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
+  },
+  // The seed goes before the release on destroy, and after it on up.
+  { dependsOn: [db.release] },
+);
+
+seed.validation.apply((validation) => {
+  if (!validation) return;
+  pulumi.log.info(`${config.seed.csv}: ${validation.valid} valid, ${validation.rejected} rejected`, seed);
+  for (const reject of validation.rejects) {
+    pulumi.log.warn(`Invalid sale: line ${reject.line} [${reject.rules.join(", ")}]`, seed);
+  }
+});
+
+export const namespace = db.namespace;
+export const statefulSet = db.statefulSetName;
+export const pod = db.podName;
+export const pvc = db.pvcName;
+export const service = db.serviceHost;
+export const headlessService = db.headlessServiceHost;
+export const port = db.port;
+export const secretName = db.secretName;
+export const seeded = {
+  table: seed.table,
+  rows: seed.rowCount,
+  valid: seed.validation.apply((v) => v?.valid),
+  rejected: seed.validation.apply((v) => v?.rejected),
+  byRule: seed.validation.apply((v) => v?.byRule),
+  sha256: seed.validation.apply((v) => v?.rowsSha256),
+};
+export const connect = pulumi.interpolate`kubectl -n ${db.namespace} port-forward pod/${db.podName} 5432:5432 & \
+PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" \
+psql -h 127.0.0.1 -p 5432 -U ${config.dbUser} -d ${config.dbName} -c 'SELECT * FROM ${config.seed.table}'`;

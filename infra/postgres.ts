@@ -1,0 +1,105 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHART_DIR, chartNames, chartValues, hashFolder, PASSWORD_KEY } from "./chart";
+
+export interface PostgresDatabaseArgs {
+  /** Namespace to deploy into. */
+  readonly namespace: string;
+  /** Create the namespace (and delete it on destroy). Default true. */
+  readonly createNamespace?: boolean;
+  /** Helm release name, which is also the StatefulSet's name. Default `postgres`. */
+  readonly releaseName?: string;
+  /** Official `postgres` image at a pinned tag. */
+  readonly image: { readonly repository: string; readonly tag: string };
+  /** Database created on first boot. Default `sales_db`. */
+  readonly dbName: string;
+  /** Owner of the database. Default `sales`. */
+  readonly dbUser: string;
+  /** The password; only ever placed in the Kubernetes Secret. */
+  readonly password: pulumi.Input<string>;
+  /** PVC size from the volumeClaimTemplate. Default `1Gi`. */
+  readonly storageSize: string;
+  /** StorageClass; empty for the cluster default. */
+  readonly storageClass: string;
+  /** PVC retention when the StatefulSet is deleted. Default `Delete`. */
+  readonly pvcRetention: "Delete" | "Retain";
+  /** Container requests and limits. */
+  readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). Default 300. */
+  readonly helmTimeoutSeconds?: number;
+  /** Protect the release and the Secret against deletion. Default false. */
+  readonly protect?: boolean;
+}
+
+/** PostgreSQL as a Helm release of `charts/postgres`, with its password in a Kubernetes Secret. */
+export class PostgresDatabase extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  readonly statefulSetName: pulumi.Output<string>;
+  readonly podName: pulumi.Output<string>;
+  readonly pvcName: pulumi.Output<string>;
+  readonly serviceHost: pulumi.Output<string>;
+  readonly headlessServiceHost: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  readonly secretName: pulumi.Output<string>;
+  readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sales-db:postgres:PostgresDatabase", name, {}, opts);
+    const releaseName = args.releaseName ?? "postgres";
+    const secretName = `${releaseName}-auth`;
+
+    const namespace =
+      args.createNamespace ?? true
+        ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace } }, { parent: this })
+        : undefined;
+    const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secret`,
+      {
+        metadata: { name: secretName, namespace: namespaceName },
+        type: "Opaque",
+        stringData: { [PASSWORD_KEY]: pulumi.secret(args.password) },
+      },
+      { parent: this, protect: args.protect },
+    );
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: releaseName,
+        chart: CHART_DIR,
+        namespace: namespaceName,
+        values: chartValues({ ...args, secretName, chartHash: hashFolder(CHART_DIR) }),
+        atomic: true,
+        cleanupOnFail: true,
+        timeout: args.helmTimeoutSeconds ?? 300,
+      },
+      { parent: this, dependsOn: [secret], protect: args.protect },
+    );
+
+    // Derived from the deployed release, so anything using them waits for it.
+    const names = pulumi
+      .all([this.release.status.name, this.release.status.namespace])
+      .apply(([release, ns]) => ({ ...chartNames(release ?? releaseName, ns ?? args.namespace), namespace: ns ?? args.namespace }));
+    this.namespace = names.namespace;
+    this.statefulSetName = names.statefulSet;
+    this.podName = names.pod;
+    this.pvcName = names.pvc;
+    this.serviceHost = names.serviceHost;
+    this.headlessServiceHost = names.headlessServiceHost;
+    this.port = pulumi.output(5432);
+    this.secretName = secret.metadata.name;
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      statefulSetName: this.statefulSetName,
+      podName: this.podName,
+      pvcName: this.pvcName,
+      serviceHost: this.serviceHost,
+      headlessServiceHost: this.headlessServiceHost,
+      port: this.port,
+      secretName: this.secretName,
+    });
+  }
+}

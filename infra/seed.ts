@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { SeedInputs, SeedTarget, SeedValidation } from "./seeder";
+
+/** Where the compiled seeder lives, relative to the project root (the provider host's working directory). */
+const SEEDER_MODULE = "dist/infra/seeder.js";
+
+/**
+ * The provider is serialized into the state as source, so its methods are thin adapters that load the compiled
+ * seeder at run time: nothing large is captured, and the real work stays in plain, tested functions.
+ */
+const provider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return seeder().checkSeed(news as SeedInputs);
+  },
+  async diff(_id, olds, news) {
+    return seeder().diffSeed(olds as never, news as SeedInputs);
+  },
+  async create(inputs) {
+    return seeder().createSeed(inputs as SeedInputs);
+  },
+  async update(_id, olds, news) {
+    return seeder().updateSeed(olds as never, news as SeedInputs);
+  },
+  async read(id, props) {
+    return seeder().readSeed(id, props as never);
+  },
+  async delete(_id, props) {
+    await seeder().deleteSeed(props as never);
+  },
+};
+
+function seeder(): typeof import("./seeder") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(require("node:path").resolve(SEEDER_MODULE));
+}
+
+export interface SalesSeedArgs {
+  /** CSV to seed from, relative to the project root. Default `data/sales.csv`. */
+  readonly csv: string;
+  /** Validation rules, relative to the project root. Default `data/config.yaml`. */
+  readonly rules: string;
+  /** Target table. Default `sales`. */
+  readonly table: string;
+  /** Database name. */
+  readonly database: pulumi.Input<string>;
+  /** Database user. */
+  readonly user: pulumi.Input<string>;
+  /** The password, as a Pulumi secret. It is an input only: no output holds it. */
+  readonly password: pulumi.Input<string>;
+  /** How to reach the database: a port-forward to the pod, or a direct host. */
+  readonly target: pulumi.Input<SeedTarget>;
+  /** Fail when more than this share (0..1) of the rows is rejected. Default: no limit. */
+  readonly maxRejectedShare?: number;
+  /** How long to wait for PostgreSQL to accept connections. Default 120 s. */
+  readonly waitTimeoutSeconds?: number;
+}
+
+/** Validates the CSV (at preview, in `check`) and loads the valid rows (at `up`), through the loader. */
+export class SalesSeed extends pulumi.dynamic.Resource {
+  declare readonly validation: pulumi.Output<SeedValidation>;
+  declare readonly rowCount: pulumi.Output<number>;
+  declare readonly table: pulumi.Output<string>;
+
+  constructor(name: string, args: SalesSeedArgs, opts?: pulumi.CustomResourceOptions) {
+    const inputs: Record<keyof SeedInputs, unknown> = {
+      csv: args.csv,
+      rules: args.rules,
+      table: args.table,
+      database: args.database,
+      user: args.user,
+      password: pulumi.secret(args.password),
+      target: args.target,
+      maxRejectedShare: args.maxRejectedShare,
+      waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
+      sourceHash: pulumi.output(sourceHash([args.csv, args.rules, ...providerCodeFiles()])),
+      validation: undefined,
+    };
+    // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
+    super(provider, name, { ...inputs, rowCount: undefined }, opts, "seed", "SalesSeed");
+  }
+}
+
+/** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
+export function providerCodeFiles(root = process.cwd()): string[] {
+  if (!existsSync(join(root, SEEDER_MODULE))) {
+    throw new Error(`${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`);
+  }
+  const loader = join(root, "dist", "loader");
+  const loaderFiles = readdirSync(loader)
+    .filter((file) => file.endsWith(".js"))
+    .sort()
+    .map((file) => join(loader, file));
+  return [...loaderFiles, join(root, SEEDER_MODULE), join(root, "dist", "infra", "tunnel.js")];
+}
+
+/** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
+export async function sourceHash(files: readonly string[]): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of files) {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
