@@ -33,12 +33,12 @@ cleanup() {
   if [[ $started_cluster == 1 ]]; then
     "$HERE/down.sh"
   else
-    kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
     kubectl delete clusterportforward "smoke-$$" >/dev/null 2>&1
-    # Release the PVs the smoke test bound so the e2e test can use them again.
-    for pv in $(kubectl get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace=='$NS')]}{.metadata.name}{' '}{end}" 2>/dev/null); do
-      kubectl patch pv "$pv" --type=json -p='[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null 2>&1
-    done
+    kubectl delete -n "$NS" statefulset/x --wait=true --timeout=30s >/dev/null 2>&1
+    kubectl delete -n "$NS" pvc --all --wait=true --timeout=30s >/dev/null 2>&1
+    kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
+    # The PV the smoke test used is now Released: make it Available again.
+    "$HERE/release-pvs.sh"
   fi
   if [[ -f $tmp/data/postmaster.pid ]]; then
     pg_as "$PG_BIN/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1

@@ -88,6 +88,7 @@ define_tool() {
       ;;
     etcd)
       PKGS=(go.etcd.io/etcd/server/v3)
+      OUTNAMES=(etcd)
       LDFLAGS=""
       LABEL="etcd v$ETCD_VERSION"
       ;;
@@ -149,9 +150,15 @@ build_tool() {
   define_tool "$tool"
   local stamp_file=$STAMPS/$tool stamp outputs=() p
   stamp=$(stamp_of "$tool")
-  ((${#OUTNAMES[@]})) || for p in "${PKGS[@]}"; do OUTNAMES+=("${p##*/}"); done
-  # go.etcd.io/etcd/server/v3 builds a binary named "server"; name it etcd.
-  [[ $tool == etcd ]] && OUTNAMES=(etcd)
+  # What `go build -o dir/` names each binary: the last path element, or the one
+  # before it for a major-version suffix (go.etcd.io/etcd/server/v3 -> server).
+  local built=() b
+  for p in "${PKGS[@]}"; do
+    b=${p##*/}
+    [[ $b =~ ^v[0-9]+$ ]] && { b=${p%/*}; b=${b##*/}; }
+    built+=("$b")
+  done
+  ((${#OUTNAMES[@]})) || OUTNAMES=("${built[@]}")
   for p in "${OUTNAMES[@]}"; do outputs+=("$E2E_BIN/$p"); done
 
   local missing=0
@@ -182,8 +189,8 @@ build_tool() {
     log "$tool: BUILD FAILED"
     return 1
   fi
-  [[ $tool == etcd ]] && mv "$tmp/out/server" "$tmp/out/etcd"
-  for p in "${OUTNAMES[@]}"; do mv -f "$tmp/out/$p" "$E2E_BIN/$p"; done
+  local i
+  for i in "${!built[@]}"; do mv -f "$tmp/out/${built[$i]}" "$E2E_BIN/${OUTNAMES[$i]}"; done
   rm -rf "$tmp"
   printf '%s\n%s\nbuilt in %ss\n' "$stamp" "$LABEL" "$((SECONDS - start))" >"$stamp_file"
   log "$tool: built in $((SECONDS - start))s -> ${outputs[*]}"

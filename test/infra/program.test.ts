@@ -1,0 +1,114 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse } from "yaml";
+import { find, runProgram, secretValue, valueOf, type Registered } from "../support/pulumi";
+
+const PASSWORD = "s3cret-Password-for-tests";
+
+/** The stack file's config plus the secret a user sets with `pulumi config set --secret`. */
+function stackConfig(stack: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const file = parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, string> };
+  return { ...file.config, "sales-db:dbPassword": PASSWORD, ...overrides };
+}
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SECRET = "kubernetes:core/v1:Secret";
+const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
+
+describe("Pulumi program (mocks)", () => {
+  for (const [stack, size, retention] of [
+    ["dev", "1Gi", "Delete"],
+    ["prod", "5Gi", "Retain"],
+  ] as const) {
+    describe(`the ${stack} stack`, () => {
+      let resources: Registered[];
+      let exports: Record<string, pulumi.Output<unknown>>;
+      before(async () => ({ resources, exports } = await runProgram(stack, stackConfig(stack))));
+
+      it("creates the namespace, the Secret, the release and the seed under one component", () => {
+        expect(resources.map((r) => r.type)).to.include.members([
+          "sales-db:postgres:PostgresDatabase",
+          "kubernetes:core/v1:Namespace",
+          SECRET,
+          RELEASE,
+          SEED,
+        ]);
+      });
+
+      it("releases the project's own local chart, whose templates hold the StatefulSet, its volumeClaimTemplates and both Services", () => {
+        const release = find(resources, RELEASE);
+        const chart = release.inputs.chart as string;
+        expect(chart).to.equal(resolve("infra/charts/postgres"));
+        const statefulSet = readFileSync(resolve(chart, "templates/statefulset.yaml"), "utf8");
+        expect(statefulSet).to.match(/^kind: StatefulSet$/m).and.match(/^ {2}volumeClaimTemplates:$/m);
+        expect(readFileSync(resolve(chart, "templates/service.yaml"), "utf8")).to.match(/type: ClusterIP/);
+        expect(readFileSync(resolve(chart, "templates/service-headless.yaml"), "utf8")).to.match(/clusterIP: None/);
+        expect(release.inputs).to.include({ name: "postgres", atomic: true, timeout: 300 });
+      });
+
+      it(`passes storageSize ${size}, retention ${retention} and the namespace to the release`, () => {
+        const release = find(resources, RELEASE);
+        const values = release.inputs.values as { persistence: Record<string, string>; chartHash: string };
+        expect(values.persistence).to.include({ size, retentionPolicy: retention });
+        expect(release.inputs.namespace).to.equal(`sales-db-${stack}`);
+        expect(values.chartHash).to.match(/^[0-9a-f]{64}$/);
+      });
+
+      it("keeps the password in the Secret only: not in the release, the namespace or the outputs", async () => {
+        const secret = find(resources, SECRET);
+        expect(secretValue(secret.inputs.stringData), "stringData is a Pulumi secret").to.deep.equal({
+          "postgres-password": PASSWORD,
+        });
+        expect(secretValue(find(resources, SEED).inputs.password), "the seed's password input is a secret").to.equal(PASSWORD);
+        for (const resource of resources.filter((r) => r.type !== SECRET && r.type !== SEED)) {
+          expect(JSON.stringify(resource.inputs), resource.type).to.not.contain(PASSWORD);
+        }
+        expect(JSON.stringify(await valueOf(pulumi.output(exports)))).to.not.contain(PASSWORD);
+        const values = find(resources, RELEASE).inputs.values as { auth: Record<string, string> };
+        expect(values.auth).to.deep.equal({
+          database: "sales_db",
+          username: "sales",
+          existingSecret: "postgres-auth",
+          secretKey: "postgres-password",
+        });
+      });
+
+      it("wires the seed to the deployed release: it forwards to the release's pod and reads the release's Secret", () => {
+        const seed = find(resources, SEED);
+        expect(seed.inputs.target).to.deep.equal({
+          mode: "port-forward",
+          namespace: `sales-db-${stack}`,
+          pod: "postgres-0",
+          port: 5432,
+          secretName: "postgres-auth",
+          secretKey: "postgres-password",
+        });
+        expect(seed.inputs).to.include({ csv: "data/sales.csv", rules: "data/config.yaml", table: "sales" });
+        expect(seed.inputs.sourceHash).to.match(/^[0-9a-f]{64}$/);
+      });
+
+      it("exports the names a person needs, and a ready-to-paste connect command", async () => {
+        expect(await valueOf(exports.pod!)).to.equal("postgres-0");
+        expect(await valueOf(exports.pvc!)).to.equal("postgres-data-postgres-0");
+        expect(await valueOf(exports.service!)).to.equal(`postgres.sales-db-${stack}.svc.cluster.local`);
+        expect(await valueOf(exports.connect!)).to.match(
+          new RegExp(`^kubectl -n sales-db-${stack} port-forward pod/postgres-0 5432:5432 .*psql -h 127\\.0\\.0\\.1`),
+        );
+      });
+    });
+  }
+
+  it("fails on a bad value with a message that names the key", async () => {
+    const error = await runProgram("dev", stackConfig("dev", { "sales-db:storageSize": "lots" })).catch((e: unknown) => e);
+    expect(String(error)).to.contain('config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"');
+  });
+
+  it("fails without a password, saying how to set it", async () => {
+    const config = stackConfig("dev");
+    delete config["sales-db:dbPassword"];
+    const error = await runProgram("dev", config).catch((e: unknown) => e);
+    expect(String(error)).to.contain("config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword");
+  });
+});

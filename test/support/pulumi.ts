@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import { resolve } from "node:path";
+
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/** Resolves an Output in a test (mocks resolve everything, unknowns included, to plain values). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((done) => output.apply(done));
+}
+
+/**
+ * Runs the Pulumi program (infra/index.ts) under mocks for one stack's config and returns what it registered
+ * and exported. Resource state echoes the inputs; a Helm release also reports its name and namespace.
+ */
+export async function runProgram(
+  stack: string,
+  config: Record<string, string>,
+): Promise<{ resources: Registered[]; exports: Record<string, pulumi.Output<unknown>> }> {
+  const resources: Registered[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "kubernetes:helm.sh/v3:Release") {
+          state.status = { name: args.inputs.name, namespace: args.inputs.namespace, status: "deployed" };
+        }
+        if (args.type === "kubernetes:core/v1:Secret" || args.type === "kubernetes:core/v1:Namespace") {
+          state.metadata = args.inputs.metadata;
+        }
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "sales-db",
+    stack,
+    false,
+  );
+  const secretKeys = Object.keys(config).filter((key) => key.endsWith(":dbPassword"));
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  // A fresh copy of the program and its modules for each run, as `pulumi up` would load them.
+  const infra = resolve(__dirname, "../../infra");
+  for (const key of Object.keys(require.cache)) if (key.startsWith(infra)) delete require.cache[key];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exports = require(resolve(infra, "index.ts")) as Record<string, pulumi.Output<unknown>>;
+  // Every export resolves only once the resources behind it (the seed last) have been registered.
+  await valueOf(pulumi.output(exports));
+  return { resources, exports };
+}
+
+export function find(resources: Registered[], type: string): Registered {
+  const found = resources.find((resource) => resource.type === type);
+  if (!found) throw new Error(`no ${type} among ${resources.map((r) => r.type).join(", ")}`);
+  return found;
+}
+
+/** Pulumi's marker for a secret value in mock inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** The value inside a secret, or undefined when `value` is not a secret. */
+export function secretValue(value: unknown): unknown {
+  const record = value as Record<string, unknown> | undefined;
+  return record && record[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270" ? record.value : undefined;
+}
