@@ -15,7 +15,12 @@ export interface ChartInputs {
   readonly storageSize: string;
   readonly storageClass: string;
   readonly pvcRetention: "Delete" | "Retain";
-  readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  readonly resources: {
+    readonly cpuRequest: string;
+    readonly memoryRequest: string;
+    readonly cpuLimit: string;
+    readonly memoryLimit: string;
+  };
   readonly chartHash: string;
 }
 
@@ -23,8 +28,17 @@ export interface ChartInputs {
 export function chartValues(inputs: ChartInputs) {
   return {
     image: { repository: inputs.image.repository, tag: inputs.image.tag, pullPolicy: "IfNotPresent" },
-    auth: { database: inputs.dbName, username: inputs.dbUser, existingSecret: inputs.secretName, secretKey: PASSWORD_KEY },
-    persistence: { size: inputs.storageSize, storageClass: inputs.storageClass, retentionPolicy: inputs.pvcRetention },
+    auth: {
+      database: inputs.dbName,
+      username: inputs.dbUser,
+      existingSecret: inputs.secretName,
+      secretKey: PASSWORD_KEY,
+    },
+    persistence: {
+      size: inputs.storageSize,
+      storageClass: inputs.storageClass,
+      retentionPolicy: inputs.pvcRetention,
+    },
     service: { port: 5432 },
     resources: {
       requests: { cpu: inputs.resources.cpuRequest, memory: inputs.resources.memoryRequest },
@@ -43,7 +57,9 @@ export function hashFolder(dir: string): string {
   const walk = (folder: string): string[] =>
     readdirSync(folder, { withFileTypes: true })
       .sort((a, b) => a.name.localeCompare(b.name))
-      .flatMap((entry) => (entry.isDirectory() ? walk(join(folder, entry.name)) : [join(folder, entry.name)]));
+      .flatMap((entry) =>
+        entry.isDirectory() ? walk(join(folder, entry.name)) : [join(folder, entry.name)],
+      );
   for (const file of walk(dir)) {
     hash.update(relative(dir, file)).update("\0").update(readFileSync(file)).update("\0");
   }

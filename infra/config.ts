@@ -38,7 +38,9 @@ export interface SeedConfig {
 }
 
 /** How the seeder reaches PostgreSQL: a port-forward through the Kubernetes API, or a host it can reach itself. */
-export type SeedConnection = { readonly mode: "port-forward" } | { readonly mode: "direct"; readonly host: string; readonly port: number };
+export type SeedConnection =
+  | { readonly mode: "port-forward" }
+  | { readonly mode: "direct"; readonly host: string; readonly port: number };
 
 /** Every key's default; Pulumi.yaml states the same ones (a test keeps the two in step). */
 export const DEFAULTS = {
@@ -75,7 +77,10 @@ const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/;
 
 /** Reads and checks the stack's configuration. A bad value throws an error naming the key. */
-export function loadConfig(config: ConfigSource = new pulumi.Config(), kube = new pulumi.Config("kubernetes")): StackConfig {
+export function loadConfig(
+  config: ConfigSource = new pulumi.Config(),
+  kube = new pulumi.Config("kubernetes"),
+): StackConfig {
   const key = (name: string) => `${config.name}:${name}`;
   const fail = (name: string, expected: string, value: string): never => {
     throw new Error(`config ${key(name)} must be ${expected}, got ${JSON.stringify(value)}`);
@@ -86,17 +91,31 @@ export function loadConfig(config: ConfigSource = new pulumi.Config(), kube = ne
   };
   const oneOf = <T extends string>(name: keyof typeof DEFAULTS, allowed: readonly T[]): T => {
     const value = config.get(name) ?? String(DEFAULTS[name]);
-    return (allowed as readonly string[]).includes(value) ? (value as T) : fail(name, `one of ${allowed.join(", ")}`, value);
+    return (allowed as readonly string[]).includes(value)
+      ? (value as T)
+      : fail(name, `one of ${allowed.join(", ")}`, value);
   };
   const flag = (name: keyof typeof DEFAULTS): boolean => {
     const value = config.get(name) ?? String(DEFAULTS[name]);
     return value === "true" ? true : value === "false" ? false : fail(name, "true or false", value);
   };
-  const number = (name: string, fallback: number | undefined, min: number, max: number, integer: boolean): number | undefined => {
+  const number = (
+    name: string,
+    fallback: number | undefined,
+    min: number,
+    max: number,
+    integer: boolean,
+  ): number | undefined => {
     const raw = config.get(name);
     if (raw === undefined || raw === "") return fallback; // Pulumi.yaml states "" for "no value"
     const value = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    if (
+      raw.trim() === "" ||
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
       fail(name, `${integer ? "an integer" : "a number"} from ${min} to ${max}`, raw);
     }
     return value;
@@ -109,7 +128,11 @@ export function loadConfig(config: ConfigSource = new pulumi.Config(), kube = ne
   return {
     namespace: text("namespace", DNS_LABEL, "a DNS label (lower-case letters, digits and -)"),
     createNamespace: flag("createNamespace"),
-    releaseName: text("releaseName", /^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/, "a DNS label of at most 30 characters"),
+    releaseName: text(
+      "releaseName",
+      /^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/,
+      "a DNS label of at most 30 characters",
+    ),
     storageSize: text("storageSize", QUANTITY, "a storage quantity like 1Gi"),
     storageClass: text("storageClass", /^([a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$/, "a StorageClass name or empty"),
     pvcRetention: oneOf("pvcRetention", ["Delete", "Retain"] as const),
@@ -128,7 +151,11 @@ export function loadConfig(config: ConfigSource = new pulumi.Config(), kube = ne
     seed: {
       csv: text("seedCsv", /\S/, "a path to a CSV file"),
       rules: text("seedRules", /\S/, "a path to a rules file"),
-      table: text("seedTable", /^([A-Za-z_][A-Za-z0-9_]{0,50}\.)?[A-Za-z_][A-Za-z0-9_]{0,50}$/, "a table name, optionally schema.table"),
+      table: text(
+        "seedTable",
+        /^([A-Za-z_][A-Za-z0-9_]{0,50}\.)?[A-Za-z_][A-Za-z0-9_]{0,50}$/,
+        "a table name, optionally schema.table",
+      ),
       maxRejectedShare: number("seedMaxRejectedShare", undefined, 0, 1, false),
       connection:
         mode === "direct"

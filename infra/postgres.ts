@@ -24,7 +24,12 @@ export interface PostgresDatabaseArgs {
   /** PVC retention when the StatefulSet is deleted. Default `Delete`. */
   readonly pvcRetention: "Delete" | "Retain";
   /** Container requests and limits. */
-  readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  readonly resources: {
+    readonly cpuRequest: string;
+    readonly memoryRequest: string;
+    readonly cpuLimit: string;
+    readonly memoryLimit: string;
+  };
   /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). Default 300. */
   readonly helmTimeoutSeconds?: number;
   /** Protect the release and the Secret against deletion. Default false. */
@@ -49,8 +54,12 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     const secretName = `${releaseName}-auth`;
 
     const namespace =
-      args.createNamespace ?? true
-        ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace } }, { parent: this })
+      (args.createNamespace ?? true)
+        ? new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: args.namespace } },
+            { parent: this },
+          )
         : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
 
@@ -81,7 +90,10 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     // Derived from the deployed release, so anything using them waits for it.
     const names = pulumi
       .all([this.release.status.name, this.release.status.namespace])
-      .apply(([release, ns]) => ({ ...chartNames(release ?? releaseName, ns ?? args.namespace), namespace: ns ?? args.namespace }));
+      .apply(([release, ns]) => ({
+        ...chartNames(release ?? releaseName, ns ?? args.namespace),
+        namespace: ns ?? args.namespace,
+      }));
     this.namespace = names.namespace;
     this.statefulSetName = names.statefulSet;
     this.podName = names.pod;

@@ -60,7 +60,9 @@ export interface SeedOutputs extends Omit<SeedInputs, "password"> {
 const PREVIEW_REJECTS = 50;
 
 /** `check`: validates the CSV at preview time. A structural error, a bad rules file or the gate fails the preview. */
-export async function checkSeed(news: SeedInputs): Promise<{ inputs: SeedInputs; failures: { property: string; reason: string }[] }> {
+export async function checkSeed(
+  news: SeedInputs,
+): Promise<{ inputs: SeedInputs; failures: { property: string; reason: string }[] }> {
   try {
     const rules = await loadRules(news.rules);
     const report = await validateFile({ file: news.csv, rules, maxRejects: PREVIEW_REJECTS });
@@ -83,7 +85,10 @@ export async function checkSeed(news: SeedInputs): Promise<{ inputs: SeedInputs;
 }
 
 /** `diff`: data, rules, table or target changes are an update (the loader swaps atomically); never a replace. */
-export function diffSeed(olds: SeedOutputs, news: SeedInputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+export function diffSeed(
+  olds: SeedOutputs,
+  news: SeedInputs,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
   const fingerprint = (seed: SeedInputs) =>
     JSON.stringify([
       seed.validation?.rowsSha256,
@@ -112,9 +117,14 @@ export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{
 }
 
 /** `read`: the live row count and recorded hash, so that `pulumi refresh` shows drift. */
-export async function readSeed(id: string, props: SeedOutputs): Promise<{ id?: string; props?: SeedOutputs }> {
+export async function readSeed(
+  id: string,
+  props: SeedOutputs,
+): Promise<{ id?: string; props?: SeedOutputs }> {
   const password = await passwordFor(props);
-  const state = await withDatabase(props, password, (connection) => inspectSales({ ...connection, table: props.table }));
+  const state = await withDatabase(props, password, (connection) =>
+    inspectSales({ ...connection, table: props.table }),
+  );
   if (!state.exists) return {}; // the table is gone: the engine drops the seed from the state
   return {
     id,
@@ -149,14 +159,22 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   const { password: _secret, ...rest } = inputs;
   return {
     ...rest,
-    validation: { ...inputs.validation, rowsSha256: report.sha256, valid: report.valid, rejected: report.rejected },
+    validation: {
+      ...inputs.validation,
+      rowsSha256: report.sha256,
+      valid: report.valid,
+      rejected: report.rejected,
+    },
     rowCount: report.valid,
   };
 }
 
 /** A stable id: where the table lives. */
 export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
-  const where = seed.target.mode === "port-forward" ? `${seed.target.namespace}/${seed.target.pod}` : `${seed.target.host}:${seed.target.port}`;
+  const where =
+    seed.target.mode === "port-forward"
+      ? `${seed.target.namespace}/${seed.target.pod}`
+      : `${seed.target.host}:${seed.target.port}`;
   return `${where}/${seed.database}/${seed.table}`;
 }
 
@@ -196,9 +214,15 @@ export async function withDatabase<T>(
 async function passwordFor(seed: Pick<SeedInputs, "target">): Promise<string> {
   const target = seed.target;
   if (target.mode === "port-forward") {
-    return readSecretKey({ namespace: target.namespace, name: target.secretName, key: target.secretKey, context: target.context });
+    return readSecretKey({
+      namespace: target.namespace,
+      name: target.secretName,
+      key: target.secretKey,
+      context: target.context,
+    });
   }
   const password = process.env.PGPASSWORD;
-  if (password === undefined) throw new Error("direct mode: set PGPASSWORD for pulumi refresh and destroy of the seed");
+  if (password === undefined)
+    throw new Error("direct mode: set PGPASSWORD for pulumi refresh and destroy of the seed");
   return password;
 }

@@ -46,10 +46,12 @@ export async function openPortForward(target: PodTarget): Promise<Tunnel> {
         done();
       },
     });
-    forward.portForward(target.namespace, target.pod, [target.port], socket, errors, socket).catch((error: unknown) => {
-      lastError = describeKubeError(error);
-      socket.destroy();
-    });
+    forward
+      .portForward(target.namespace, target.pod, [target.port], socket, errors, socket)
+      .catch((error: unknown) => {
+        lastError = describeKubeError(error);
+        socket.destroy();
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -71,20 +73,26 @@ export async function openPortForward(target: PodTarget): Promise<Tunnel> {
 }
 
 /** Reads one key of a Secret, for the provider methods that get no secret inputs (read and delete). */
-export async function readSecretKey(
-  target: { readonly namespace: string; readonly name: string; readonly key: string; readonly context?: string },
-): Promise<string> {
+export async function readSecretKey(target: {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+  readonly context?: string;
+}): Promise<string> {
   const { k8s, config } = await kubeConfig(target.context);
   const api = config.makeApiClient(k8s.CoreV1Api);
   const secret = await api.readNamespacedSecret({ name: target.name, namespace: target.namespace });
   const encoded = secret.data?.[target.key];
-  if (encoded === undefined) throw new Error(`secret ${target.namespace}/${target.name} has no key ${target.key}`);
+  if (encoded === undefined)
+    throw new Error(`secret ${target.namespace}/${target.name} has no key ${target.key}`);
   return Buffer.from(encoded, "base64").toString("utf8");
 }
 
 /** True when the Kubernetes API answered 404 (the pod or namespace is gone). */
 export function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown; statusCode?: unknown } | undefined)?.code ?? (error as { statusCode?: unknown })?.statusCode;
+  const code =
+    (error as { code?: unknown; statusCode?: unknown } | undefined)?.code ??
+    (error as { statusCode?: unknown })?.statusCode;
   return code === 404 || /\b404\b|not ?found/i.test(String((error as Error | undefined)?.message ?? ""));
 }
 

@@ -5,7 +5,14 @@ import { isSalesDbError, SalesDbError } from "./errors";
 import { loadSales } from "./load";
 import { createLogger, type LogLevel } from "./log";
 import { createProgressBar } from "./progress";
-import { checkRejectedShare, describeReject, summarize, type LoadReport, type Reject, type ValidationReport } from "./report";
+import {
+  checkRejectedShare,
+  describeReject,
+  summarize,
+  type LoadReport,
+  type Reject,
+  type ValidationReport,
+} from "./report";
 import { loadRules } from "./rules";
 import { validateFile } from "./sales-stream";
 

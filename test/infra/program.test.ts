@@ -42,9 +42,13 @@ describe("Pulumi program (mocks)", () => {
         const chart = release.inputs.chart as string;
         expect(chart).to.equal(resolve("infra/charts/postgres"));
         const statefulSet = readFileSync(resolve(chart, "templates/statefulset.yaml"), "utf8");
-        expect(statefulSet).to.match(/^kind: StatefulSet$/m).and.match(/^ {2}volumeClaimTemplates:$/m);
+        expect(statefulSet)
+          .to.match(/^kind: StatefulSet$/m)
+          .and.match(/^ {2}volumeClaimTemplates:$/m);
         expect(readFileSync(resolve(chart, "templates/service.yaml"), "utf8")).to.match(/type: ClusterIP/);
-        expect(readFileSync(resolve(chart, "templates/service-headless.yaml"), "utf8")).to.match(/clusterIP: None/);
+        expect(readFileSync(resolve(chart, "templates/service-headless.yaml"), "utf8")).to.match(
+          /clusterIP: None/,
+        );
         expect(release.inputs).to.include({ name: "postgres", atomic: true, timeout: 300 });
       });
 
@@ -61,7 +65,10 @@ describe("Pulumi program (mocks)", () => {
         expect(secretValue(secret.inputs.stringData), "stringData is a Pulumi secret").to.deep.equal({
           "postgres-password": PASSWORD,
         });
-        expect(secretValue(find(resources, SEED).inputs.password), "the seed's password input is a secret").to.equal(PASSWORD);
+        expect(
+          secretValue(find(resources, SEED).inputs.password),
+          "the seed's password input is a secret",
+        ).to.equal(PASSWORD);
         for (const resource of resources.filter((r) => r.type !== SECRET && r.type !== SEED)) {
           expect(JSON.stringify(resource.inputs), resource.type).to.not.contain(PASSWORD);
         }
@@ -94,21 +101,29 @@ describe("Pulumi program (mocks)", () => {
         expect(await valueOf(exports.pvc!)).to.equal("postgres-data-postgres-0");
         expect(await valueOf(exports.service!)).to.equal(`postgres.sales-db-${stack}.svc.cluster.local`);
         expect(await valueOf(exports.connect!)).to.match(
-          new RegExp(`^kubectl -n sales-db-${stack} port-forward pod/postgres-0 5432:5432 .*psql -h 127\\.0\\.0\\.1`),
+          new RegExp(
+            `^kubectl -n sales-db-${stack} port-forward pod/postgres-0 5432:5432 .*psql -h 127\\.0\\.0\\.1`,
+          ),
         );
       });
     });
   }
 
   it("fails on a bad value with a message that names the key", async () => {
-    const error = await runProgram("dev", stackConfig("dev", { "sales-db:storageSize": "lots" })).catch((e: unknown) => e);
-    expect(String(error)).to.contain('config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"');
+    const error = await runProgram("dev", stackConfig("dev", { "sales-db:storageSize": "lots" })).catch(
+      (e: unknown) => e,
+    );
+    expect(String(error)).to.contain(
+      'config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"',
+    );
   });
 
   it("fails without a password, saying how to set it", async () => {
     const config = stackConfig("dev");
     delete config["sales-db:dbPassword"];
     const error = await runProgram("dev", config).catch((e: unknown) => e);
-    expect(String(error)).to.contain("config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword");
+    expect(String(error)).to.contain(
+      "config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword",
+    );
   });
 });
