@@ -8,13 +8,13 @@ export default tseslint.config(
   {
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
   {
-    // The CLI launcher is plain CommonJS that requires the compiled entry point.
-    files: ["bin/**/*.js"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly" } },
+    // Plain CommonJS: the CLI launcher, and the script that hosts a serialized provider in tests.
+    files: ["bin/**/*.js", "test/support/*.js"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly", module: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );
