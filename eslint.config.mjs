@@ -14,7 +14,10 @@ export default tseslint.config(
   {
     // Plain CommonJS: the CLI launcher, and the script that hosts a serialized provider in tests.
     files: ["bin/**/*.js", "test/support/*.js"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly", module: "readonly" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", process: "readonly", module: "readonly" },
+    },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

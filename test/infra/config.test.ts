@@ -1,0 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { DEFAULTS, loadConfig, type ConfigSource } from "../../infra/config";
+
+/** A config reader over plain values, with the same contract as pulumi.Config for the calls loadConfig makes. */
+function source(values: Record<string, string>, password: string | null = "pw"): ConfigSource {
+  return {
+    name: "sales-db",
+    get: (key: string) => values[key],
+    requireSecret: (key: string) => {
+      if (password === null) throw new Error(`Missing required configuration variable 'sales-db:${key}'`);
+      return pulumi.secret(password);
+    },
+  } as ConfigSource;
+}
+const noKube = { get: () => undefined } as unknown as pulumi.Config;
+const read = (values: Record<string, string>) => loadConfig(source(values), noKube);
+const failure = (values: Record<string, string>) => {
+  try {
+    read(values);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected loadConfig to fail");
+};
+
+describe("stack config", () => {
+  it("defaults every key as Pulumi.yaml documents it", () => {
+    const project = parse(readFileSync("Pulumi.yaml", "utf8")) as {
+      config: Record<string, { default?: unknown }>;
+    };
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect(project.config[key], `Pulumi.yaml describes ${key}`).to.not.equal(undefined);
+      expect(String(project.config[key]?.default), `default of ${key}`).to.equal(String(value));
+    }
+    expect(project.config.dbPassword).to.deep.include({ secret: true }).and.not.have.property("default");
+  });
+
+  it("reads the defaults into one typed object", () => {
+    const config = read({});
+    expect(config).to.deep.include({
+      namespace: "sales-db",
+      storageSize: "1Gi",
+      dbName: "sales_db",
+      pvcRetention: "Delete",
+      image: { repository: "postgres", tag: "17.6" },
+    });
+    expect(config.seed).to.deep.equal({
+      csv: "data/sales.csv",
+      rules: "data/config.yaml",
+      table: "sales",
+      maxRejectedShare: undefined,
+      connection: { mode: "port-forward" },
+      waitTimeoutSeconds: 120,
+    });
+  });
+
+  it("the staging and prod stacks retain and protect their larger volumes", () => {
+    for (const [stack, size] of [
+      ["staging", "2Gi"],
+      ["prod", "5Gi"],
+    ]) {
+      const file = parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, string> };
+      const values = Object.fromEntries(
+        Object.entries(file.config).map(([k, v]) => [k.replace("sales-db:", ""), String(v)]),
+      );
+      expect(read(values)).to.deep.include({ storageSize: size, pvcRetention: "Retain", protect: true });
+    }
+  });
+
+  for (const [key, value, message] of [
+    ["storageSize", "lots", 'config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"'],
+    ["namespace", "Sales_DB", "config sales-db:namespace must be a DNS label"],
+    ["pvcRetention", "Keep", "config sales-db:pvcRetention must be one of Delete, Retain"],
+    ["image", "postgres", "config sales-db:image must be an image with a pinned tag"],
+    ["image", "postgres:latest", "config sales-db:image must be pinned to a version, not latest"],
+    ["dbName", "sales-db", "config sales-db:dbName must be a PostgreSQL identifier"],
+    ["seedMaxRejectedShare", "2", "config sales-db:seedMaxRejectedShare must be a number from 0 to 1"],
+    ["seedConnection", "ssh", "config sales-db:seedConnection must be one of port-forward, direct"],
+    ["protect", "yes", "config sales-db:protect must be true or false"],
+    ["helmTimeout", "5", "config sales-db:helmTimeout must be an integer from 30 to 3600"],
+  ] as const) {
+    it(`rejects ${key}=${value} naming the key`, () => {
+      expect(failure({ [key]: value })).to.contain(message);
+    });
+  }
+
+  it("direct mode needs a host, and takes the port", () => {
+    expect(failure({ seedConnection: "direct" })).to.contain(
+      "config sales-db:seedHost must be set when seedConnection is direct",
+    );
+    expect(
+      read({ seedConnection: "direct", seedHost: "db.internal", seedPort: "6432" }).seed.connection,
+    ).to.deep.equal({
+      mode: "direct",
+      host: "db.internal",
+      port: 6432,
+    });
+  });
+
+  it("requires the password as a secret and says how to set it", () => {
+    expect(() => loadConfig(source({}, null), noKube)).to.throw(
+      "config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword <password>` for this stack",
+    );
+  });
+
+  it("passes kubernetes:context to the seeder so it forwards to the stack's cluster", () => {
+    const kube = {
+      get: (key: string) => (key === "context" ? "minikube" : undefined),
+    } as unknown as pulumi.Config;
+    expect(loadConfig(source({}), kube).kubeContext).to.equal("minikube");
+  });
+});
