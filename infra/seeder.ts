@@ -112,7 +112,7 @@ export async function createSeed(inputs: SeedInputs): Promise<{ id: string; outs
 /** `update`: reloads (a no-op when the rows are the same), then drops the old table if the seed moved. */
 export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{ outs: SeedOutputs }> {
   const outs = await applySeed(news);
-  if (seedId(olds) !== seedId(news)) await deleteSeed(olds);
+  if (seedId(olds) !== seedId(news)) await deleteSeed(olds, news.password);
   return { outs };
 }
 
@@ -137,10 +137,10 @@ export async function readSeed(
 }
 
 /** `delete`: drops the table the seed owns and its bookkeeping row; nothing else. */
-export async function deleteSeed(props: SeedOutputs): Promise<void> {
+export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Promise<void> {
   let password: string;
   try {
-    password = await passwordFor(props);
+    password = knownPassword ?? (await passwordFor(props));
   } catch (error) {
     // The namespace or Secret is already gone, so is the database the table lived in.
     if (isNotFound(error)) return;

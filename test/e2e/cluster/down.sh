@@ -31,29 +31,32 @@ cluster_pids() {
     pid=${f#/proc/}
     pid=${pid%/cmdline}
     [[ $pid == "$$" ]] && continue
-    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$cluster_dir/"; then
+    if { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$cluster_dir/"; then
       echo "$pid"
     fi
   done | sort -u
 }
 
-if [[ -d $cluster_dir ]]; then
+pids=$(cluster_pids | sort -u | tr '\n' ' ')
+if [[ -d $cluster_dir && -x $E2E_BIN/kwokctl ]]; then
   log "deleting cluster $E2E_CLUSTER_NAME"
-  pids=$(cluster_pids | sort -u | tr '\n' ' ')
-  if [[ -x $E2E_BIN/kwokctl ]]; then
-    "$E2E_BIN/kwokctl" delete cluster --name "$E2E_CLUSTER_NAME" \
-      --kubeconfig "$E2E_WORKDIR/kubeconfig" >"$E2E_WORKDIR/kwokctl-delete.log" 2>&1 ||
-      log "kwokctl delete cluster failed (see $E2E_WORKDIR/kwokctl-delete.log); killing processes"
-  fi
-  # Whatever kwokctl did not stop: TERM, then KILL.
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  "$E2E_BIN/kwokctl" delete cluster --name "$E2E_CLUSTER_NAME" \
+    --kubeconfig "$E2E_WORKDIR/kubeconfig" >"$E2E_WORKDIR/kwokctl-delete.log" 2>&1 ||
+    log "kwokctl delete cluster failed (see $E2E_WORKDIR/kwokctl-delete.log); killing processes"
+fi
+# Whatever kwokctl did not stop (or a crash left without its cluster dir): TERM, then KILL.
+alive=""
+for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
+if [[ -n $alive ]]; then
+  log "stopping leftover processes:$alive"
+  for pid in $alive; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 50); do
-    alive=""
-    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
-    [[ -z $alive ]] && break
+    still=""
+    for pid in $alive; do kill -0 "$pid" 2>/dev/null && still+=" $pid"; done
+    [[ -z $still ]] && break
     sleep 0.2
   done
-  for pid in ${alive:-}; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $still; do kill -KILL "$pid" 2>/dev/null || true; done
 fi
 
 rm -rf "$KWOK_WORKDIR" "$E2E_WORKDIR/pv" "$E2E_WORKDIR/kubeconfig" "$E2E_WORKDIR/cluster.env"

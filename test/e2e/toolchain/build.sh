@@ -22,7 +22,7 @@ export GOFLAGS="-mod=readonly -buildvcs=false"
 NICE=${E2E_BUILD_NICE:-10}
 RETRIES=${E2E_DOWNLOAD_RETRIES:-5}
 STAMPS=$SALES_DB_E2E_CACHE/stamps
-mkdir -p "$E2E_BIN" "$STAMPS"
+mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$STAMPS"
 
 ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm)
 
@@ -52,6 +52,7 @@ download() {
 define_tool() {
   TAGS=""
   OUTNAMES=()
+  DEST=$E2E_BIN
   case $1 in
     pulumi)
       PKGS=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
@@ -68,6 +69,7 @@ define_tool() {
       # see prebuild_kubernetes_provider.
       PKGS=(sales-db-e2e/toolchain/kubernetes-provider)
       OUTNAMES=(pulumi-resource-kubernetes)
+      DEST=$E2E_PLUGIN_BIN
       LDFLAGS="-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
       LABEL="pulumi-resource-kubernetes v$PULUMI_KUBERNETES_VERSION (commit ${PULUMI_KUBERNETES_COMMIT:0:12})"
       ;;
@@ -101,7 +103,7 @@ define_tool() {
       PKGS=(helm.sh/helm/v3/cmd/helm)
       # Same as helm's Makefile: client-go v0.X.Y => Kubernetes 1.X.
       local cg
-      cg=$(cd "$HERE/helm" && go list -m -f '{{.Version}}' k8s.io/client-go)
+      cg=$(awk '$1 == "k8s.io/client-go" {print $2}' "$HERE/helm/go.mod")
       cg=${cg#v0.}
       cg=${cg%%.*}
       LDFLAGS="-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -123,10 +125,12 @@ define_tool() {
 prebuild_kubernetes_provider() {
   local tmp=$1 moddir
   moddir=$(cd "$HERE/kubernetes-provider" &&
-    go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
-  (cd "$HERE/kubernetes-provider" && nice -n "$NICE" go build -trimpath -o "$tmp/gen/generate" "$moddir/generate.go")
-  ln -s "$moddir/schema.json" "$moddir/terraform-mapping.json" "$tmp/gen/"
-  (cd "$tmp/gen" && VERSION=$PULUMI_KUBERNETES_VERSION ./generate)
+    go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) || return 1
+  moddir=$moddir/cmd/pulumi-resource-kubernetes
+  (cd "$HERE/kubernetes-provider" &&
+    nice -n "$NICE" go build -trimpath -o "$tmp/gen/generate" "$moddir/generate.go") || return 1
+  ln -s "$moddir/schema.json" "$moddir/terraform-mapping.json" "$tmp/gen/" || return 1
+  (cd "$tmp/gen" && VERSION=$PULUMI_KUBERNETES_VERSION ./generate) || return 1
   local d=$HERE/kubernetes-provider
   printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' \
     "$d/schema-embed.json" "$tmp/gen/schema-embed.json" \
@@ -159,7 +163,7 @@ build_tool() {
     built+=("$b")
   done
   ((${#OUTNAMES[@]})) || OUTNAMES=("${built[@]}")
-  for p in "${OUTNAMES[@]}"; do outputs+=("$E2E_BIN/$p"); done
+  for p in "${OUTNAMES[@]}"; do outputs+=("$DEST/$p"); done
 
   local missing=0
   for p in "${outputs[@]}"; do [[ -x $p ]] || missing=1; done
@@ -190,7 +194,7 @@ build_tool() {
     return 1
   fi
   local i
-  for i in "${!built[@]}"; do mv -f "$tmp/out/${built[$i]}" "$E2E_BIN/${OUTNAMES[$i]}"; done
+  for i in "${!built[@]}"; do mv -f "$tmp/out/${built[$i]}" "$DEST/${OUTNAMES[$i]}"; done
   rm -rf "$tmp"
   printf '%s\n%s\nbuilt in %ss\n' "$stamp" "$LABEL" "$((SECONDS - start))" >"$stamp_file"
   log "$tool: built in $((SECONDS - start))s -> ${outputs[*]}"
@@ -202,4 +206,4 @@ total_start=$SECONDS
 for t in "${tools[@]}"; do
   build_tool "$t"
 done
-log "done in $((SECONDS - total_start))s; binaries in $E2E_BIN"
+log "done in $((SECONDS - total_start))s; binaries in $E2E_BIN (resource plugins in $E2E_PLUGIN_BIN)"

@@ -26,21 +26,21 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 
-for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes; do
-  if [[ ! -x $E2E_BIN/$b ]]; then
-    echo "$E2E_BIN/$b is missing: run $HERE/build.sh first" >&2
+for b in "$E2E_BIN/pulumi" "$E2E_BIN/pulumi-language-nodejs" "$E2E_PLUGIN_BIN/pulumi-resource-kubernetes"; do
+  if [[ ! -x $b ]]; then
+    echo "$b is missing: run $HERE/build.sh first" >&2
     exit 1
   fi
 done
 
 plugin_dir=$PULUMI_HOME/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION
 if [[ -x $plugin_dir/pulumi-resource-kubernetes ]] &&
-  cmp -s "$plugin_dir/pulumi-resource-kubernetes" "$E2E_BIN/pulumi-resource-kubernetes"; then
+  cmp -s "$plugin_dir/pulumi-resource-kubernetes" "$E2E_PLUGIN_BIN/pulumi-resource-kubernetes"; then
   echo "kubernetes v$PULUMI_KUBERNETES_VERSION already installed in $PULUMI_HOME" >&2
 else
   # --file installs the given binary instead of downloading anything.
   pulumi plugin install resource kubernetes "$PULUMI_KUBERNETES_VERSION" \
-    --file "$E2E_BIN/pulumi-resource-kubernetes" --reinstall >&2
+    --file "$E2E_PLUGIN_BIN/pulumi-resource-kubernetes" --reinstall >&2
 fi
 
 cat <<EOF

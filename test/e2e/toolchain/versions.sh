@@ -21,3 +21,7 @@ HELM_VERSION=3.22.0
 
 SALES_DB_E2E_CACHE=${SALES_DB_E2E_CACHE:-$HOME/.cache/sales-db-e2e}
 E2E_BIN=$SALES_DB_E2E_CACHE/bin
+# Resource plugins are kept off PATH: the CLI would otherwise use them as
+# "ambient" plugins (with a warning) instead of the versioned copy that
+# install-plugins.sh puts into PULUMI_HOME.
+E2E_PLUGIN_BIN=$SALES_DB_E2E_CACHE/plugin-bin

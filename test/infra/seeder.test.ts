@@ -1,0 +1,83 @@
+import { expect } from "chai";
+import { checkSeed, createSeed, diffSeed, updateSeed, type SeedInputs } from "../../infra/seeder";
+import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+/** Seed inputs for a direct connection to `url`, as check would receive them. */
+function inputsFor(url: string, extra: Partial<SeedInputs> = {}): SeedInputs {
+  const parsed = new URL(url);
+  return {
+    csv: "data/sales.csv",
+    rules: "data/config.yaml",
+    table: "sales",
+    database: parsed.pathname.slice(1),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    target: { mode: "direct", host: parsed.hostname, port: Number(parsed.port) },
+    waitTimeoutSeconds: 30,
+    sourceHash: "x",
+    ...extra,
+  };
+}
+
+describe("seeder (provider behaviour, real PostgreSQL)", () => {
+  let db: TestDatabase;
+  beforeEach(async () => (db = await createTestDatabase()));
+  afterEach(() => db.drop());
+
+  it("check reports the counts a preview shows", async () => {
+    const { inputs, failures } = await checkSeed(inputsFor(db.url));
+    expect(failures).to.deep.equal([]);
+    expect(inputs.validation).to.deep.include({
+      valid: 3,
+      rejected: 3,
+      byRule: { required_fields: 1, product_prefix: 2, price_numeric: 1, min_price: 1, max_quantity: 1 },
+    });
+    expect(inputs.validation?.rejects.map((r) => r.line)).to.deep.equal([5, 6, 7]);
+  });
+
+  it("the rejected-share gate fails check, so neither preview nor up writes anything", async () => {
+    const { failures } = await checkSeed(inputsFor(db.url, { maxRejectedShare: 0.25 }));
+    expect(failures).to.have.length(1);
+    expect(failures[0]).to.deep.include({ property: "csv" });
+    expect(failures[0]?.reason).to.contain("3 of 6 rows rejected (50.0%), more than the allowed 25.0%");
+  });
+
+  it("an unchanged seed diffs as no change, and an update with the same rows writes nothing", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { outs } = await createSeed(inputs);
+    expect(diffSeed(outs, inputs).changes).to.equal(false);
+    const before = await db.query("SELECT xmin::text AS xmin FROM sales ORDER BY product");
+    await updateSeed(outs, inputs);
+    expect(await db.query("SELECT xmin::text AS xmin FROM sales ORDER BY product")).to.deep.equal(before);
+  });
+
+  it("moving the seed to another table is an update that drops the old table", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { outs } = await createSeed(inputs);
+    const moved = (await checkSeed(inputsFor(db.url, { table: "sales_v2" }))).inputs;
+    expect(diffSeed(outs, moved)).to.deep.equal({ changes: true, replaces: [], deleteBeforeReplace: false });
+    await updateSeed(outs, moved);
+    expect(
+      await db.query(
+        "SELECT to_regclass('sales') IS NULL AS gone, (SELECT count(*)::int FROM sales_v2) AS n",
+      ),
+    ).to.deep.equal([{ gone: true, n: 3 }]);
+  });
+
+  it("waits for a database that is not ready yet", async function () {
+    this.timeout(60_000);
+    const port = await freePort();
+    const url = `postgres://postgres:late@127.0.0.1:${port}/postgres`;
+    const late = new Promise((resolve) => setTimeout(resolve, 2_000)).then(() =>
+      startEmbeddedPostgres({ port, password: "late" }),
+    );
+    try {
+      const { inputs } = await checkSeed(inputsFor(url));
+      const { outs } = await createSeed(inputs);
+      expect(outs.rowCount).to.equal(3);
+    } finally {
+      await (await late).stop();
+    }
+  });
+});
