@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "../loader/embedded";
 import { dropSales } from "../loader/load";
-import { projectRoot } from "../loader/demo";
+import { projectRoot } from "../loader/project";
 
 /**
  * `npm run bench [-- --rows 5000000 --runs 5]`: the validated load (`sales-db load`) against a raw

@@ -83,7 +83,8 @@ export function loadConfig(
 ): StackConfig {
   const key = (name: string) => `${config.name}:${name}`;
   const fail = (name: string, expected: string, value: string): never => {
-    throw new Error(`config ${key(name)} must be ${expected}, got ${JSON.stringify(value)}`);
+    // RunError: Pulumi prints the message alone, without a stack trace.
+    throw new pulumi.RunError(`config ${key(name)} must be ${expected}, got ${JSON.stringify(value)}`);
   };
   const text = (name: keyof typeof DEFAULTS, pattern: RegExp | null, expected: string): string => {
     const value = config.get(name) ?? String(DEFAULTS[name]);
@@ -175,7 +176,7 @@ function requirePassword(config: ConfigSource, key: string): pulumi.Output<strin
   try {
     return config.requireSecret("dbPassword");
   } catch {
-    throw new Error(
+    throw new pulumi.RunError(
       `config ${key} is required: set it with \`pulumi config set --secret dbPassword <password>\` for this stack`,
     );
   }

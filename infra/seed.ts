@@ -2,9 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { projectPath, projectRoot } from "../loader/project";
 import type { SeedInputs, SeedTarget, SeedValidation } from "./seeder";
 
-/** Where the compiled seeder lives, relative to the project root (the provider host's working directory). */
+/** Where the compiled seeder lives, relative to the project root. */
 const SEEDER_MODULE = "dist/infra/seeder.js";
 
 /**
@@ -32,9 +33,17 @@ const provider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** Loads the compiled seeder from the project root, found above the provider host's working directory. */
 function seeder(): typeof import("./seeder") {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(require("node:path").resolve(SEEDER_MODULE));
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const path = require("node:path");
+  const fs = require("node:fs");
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, SEEDER_MODULE);
+    if (fs.existsSync(candidate)) return require(candidate);
+    if (path.dirname(dir) === dir) throw new Error(`${SEEDER_MODULE} not found above ${process.cwd()}: run npm run build`);
+  }
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 export interface SalesSeedArgs {
@@ -75,7 +84,7 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       target: args.target,
       maxRejectedShare: args.maxRejectedShare,
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
-      sourceHash: pulumi.output(sourceHash([args.csv, args.rules, ...providerCodeFiles()])),
+      sourceHash: pulumi.output(sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()])),
       validation: undefined,
     };
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
@@ -84,9 +93,9 @@ export class SalesSeed extends pulumi.dynamic.Resource {
 }
 
 /** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
-export function providerCodeFiles(root = process.cwd()): string[] {
+export function providerCodeFiles(root = projectRoot()): string[] {
   if (!existsSync(join(root, SEEDER_MODULE))) {
-    throw new Error(`${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`);
+    throw new pulumi.RunError(`${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`);
   }
   const loader = join(root, "dist", "loader");
   const loaderFiles = readdirSync(loader)

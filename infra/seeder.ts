@@ -4,6 +4,7 @@ import { SalesDbError } from "../loader/errors";
 import { dropSales, inspectSales, loadSales } from "../loader/load";
 import { checkRejectedShare } from "../loader/report";
 import type { RuleId } from "../loader/validate";
+import { projectPath } from "../loader/project";
 import { loadRules } from "../loader/rules";
 import { validateFile } from "../loader/sales-stream";
 import { isNotFound, openPortForward, readSecretKey } from "./tunnel";
@@ -33,7 +34,7 @@ export interface SeedValidation {
 }
 
 export interface SeedInputs {
-  /** CSV and rules paths, relative to the project root (the provider's working directory). */
+  /** CSV and rules paths, relative to the project root unless absolute (relative keeps the state portable). */
   readonly csv: string;
   readonly rules: string;
   readonly table: string;
@@ -64,8 +65,8 @@ export async function checkSeed(
   news: SeedInputs,
 ): Promise<{ inputs: SeedInputs; failures: { property: string; reason: string }[] }> {
   try {
-    const rules = await loadRules(news.rules);
-    const report = await validateFile({ file: news.csv, rules, maxRejects: PREVIEW_REJECTS });
+    const rules = await loadRules(projectPath(news.rules));
+    const report = await validateFile({ file: projectPath(news.csv), rules, maxRejects: PREVIEW_REJECTS });
     checkRejectedShare(report, news.maxRejectedShare);
     const byRule = Object.fromEntries(Object.entries(report.byRule).filter(([, count]) => count > 0));
     const validation: SeedValidation = {
@@ -152,9 +153,9 @@ export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Pr
 async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   if (!inputs.validation) throw new Error("SalesSeed inputs lack the validation that check adds");
   const password = inputs.password ?? (await passwordFor(inputs));
-  const rules = await loadRules(inputs.rules);
+  const rules = await loadRules(projectPath(inputs.rules));
   const report = await withDatabase(inputs, password, (connection) =>
-    loadSales({ ...connection, file: inputs.csv, rules, table: inputs.table, maxRejects: PREVIEW_REJECTS }),
+    loadSales({ ...connection, file: projectPath(inputs.csv), rules, table: inputs.table, maxRejects: PREVIEW_REJECTS }),
   );
   const { password: _secret, ...rest } = inputs;
   return {

@@ -1,20 +1,12 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "./embedded";
 import { loadSales } from "./load";
 import { createLogger, type Logger } from "./log";
 import { formatPsqlTable } from "./psql-table";
 import { describeReject, summarize } from "./report";
+import { projectRoot } from "./project";
 import { loadRules } from "./rules";
-
-/** The folder holding package.json, whether running from `loader/` (ts-node) or `dist/loader/` (built). */
-export function projectRoot(from: string = __dirname): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
 
 /**
  * The `npm start` demo: an embedded PostgreSQL, the sample validated and loaded, the report and the table

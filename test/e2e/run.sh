@@ -39,10 +39,14 @@ cleanup() {
   if [[ $failed -gt 0 ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+# A TERM (from `timeout` or CI) or Ctrl-C still runs the cleanup: nothing is left running.
+trap 'exit 143' TERM INT
 
 # --- toolchain and cluster -------------------------------------------------------------------------------------
 "$E2E/toolchain/build.sh" || exit 1
 eval "$("$E2E/toolchain/install-plugins.sh" "$WORK/pulumi-home")" || exit 1
+# The dynamic provider host ships in the @pulumi/pulumi npm package (the CLI's release archive carries it too).
+export PATH=$ROOT/node_modules/@pulumi/pulumi:$PATH
 export PULUMI_BACKEND_URL=file://$WORK/state PULUMI_CONFIG_PASSPHRASE=e2e-passphrase
 mkdir -p "$WORK/state"
 
@@ -64,7 +68,8 @@ PG_TARGET_PORT=$PGPORT "$E2E/cluster/up.sh" >"$WORK/cluster.env" || exit 1
 source "$WORK/cluster.env"
 kubectl create namespace "$NS" >/dev/null
 
-pulumi_() { pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
+# No pulumi command may hang the run: each gets ten minutes at most.
+pulumi_() { timeout 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
 pulumi_ stack init e2e >/dev/null || exit 1
 for kv in "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete seedWaitTimeout=60; do
   pulumi_ config set --stack e2e --config-file "$WORK/Pulumi.e2e.yaml" "${kv%%=*}" "${kv#*=}" || exit 1
@@ -115,7 +120,7 @@ query() {
   kubectl -n "$NS" port-forward pod/postgres-0 "$port:5432" >/dev/null 2>&1 &
   FORWARD_PID=$!
   for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-  PGPASSWORD=$PASSWORD psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -AtF, -c "$1"
+  PGCONNECT_TIMEOUT=10 PGPASSWORD=$PASSWORD psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -AtF, -c "$1"
   local status=$?
   kill "$FORWARD_PID" 2>/dev/null
   wait "$FORWARD_PID" 2>/dev/null
