@@ -41,7 +41,8 @@ function seeder(): typeof import("./seeder") {
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, SEEDER_MODULE);
     if (fs.existsSync(candidate)) return require(candidate);
-    if (path.dirname(dir) === dir) throw new Error(`${SEEDER_MODULE} not found above ${process.cwd()}: run npm run build`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`${SEEDER_MODULE} not found above ${process.cwd()}: run npm run build`);
   }
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -84,7 +85,9 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       target: args.target,
       maxRejectedShare: args.maxRejectedShare,
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
-      sourceHash: pulumi.output(sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()])),
+      sourceHash: pulumi.output(
+        sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()]),
+      ),
       validation: undefined,
     };
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
@@ -95,7 +98,9 @@ export class SalesSeed extends pulumi.dynamic.Resource {
 /** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
 export function providerCodeFiles(root = projectRoot()): string[] {
   if (!existsSync(join(root, SEEDER_MODULE))) {
-    throw new pulumi.RunError(`${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`);
+    throw new pulumi.RunError(
+      `${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`,
+    );
   }
   const loader = join(root, "dist", "loader");
   const loaderFiles = readdirSync(loader)

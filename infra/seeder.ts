@@ -155,7 +155,13 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   const password = inputs.password ?? (await passwordFor(inputs));
   const rules = await loadRules(projectPath(inputs.rules));
   const report = await withDatabase(inputs, password, (connection) =>
-    loadSales({ ...connection, file: projectPath(inputs.csv), rules, table: inputs.table, maxRejects: PREVIEW_REJECTS }),
+    loadSales({
+      ...connection,
+      file: projectPath(inputs.csv),
+      rules,
+      table: inputs.table,
+      maxRejects: PREVIEW_REJECTS,
+    }),
   );
   const { password: _secret, ...rest } = inputs;
   return {
