@@ -5,7 +5,7 @@ import { CHART_DIR, chartNames, chartValues, hashFolder, PASSWORD_KEY } from "./
 export interface PostgresDatabaseArgs {
   /** Namespace to deploy into. */
   readonly namespace: string;
-  /** Create the namespace (and delete it on destroy). Default true. */
+  /** Create the namespace (and delete it on destroy, unless the PVC is retained). Default true. */
   readonly createNamespace?: boolean;
   /** Helm release name, which is also the StatefulSet's name. Default `postgres`. */
   readonly releaseName?: string;
@@ -53,12 +53,13 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     const releaseName = args.releaseName ?? "postgres";
     const secretName = `${releaseName}-auth`;
 
+    // With Retain, destroy must not delete the namespace either: that would take the retained PVC with it.
     const namespace =
       (args.createNamespace ?? true)
         ? new k8s.core.v1.Namespace(
             `${name}-namespace`,
             { metadata: { name: args.namespace } },
-            { parent: this },
+            { parent: this, retainOnDelete: args.pvcRetention === "Retain" },
           )
         : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
