@@ -192,6 +192,25 @@ destroy_checks() {
 }
 step destroy destroy_checks
 
+# --- 10. a Retain stack keeps its PVC, and the namespace it created, through destroy ------------------------
+retain_checks() {
+  local config=$WORK/Pulumi.e2e-retain.yaml ns=sales-db-e2e-retain
+  pulumi_ stack init e2e-retain || return 1
+  for kv in "namespace=$ns" pvcRetention=Retain seedWaitTimeout=60; do
+    pulumi_ config set --stack e2e-retain --config-file "$config" "${kv%%=*}" "${kv#*=}" || return 1
+  done
+  pulumi_ config set --stack e2e-retain --config-file "$config" --secret dbPassword "$PASSWORD" || return 1
+  pulumi_ up --stack e2e-retain --config-file "$config" --yes --skip-preview || return 1
+  pulumi_ destroy --stack e2e-retain --config-file "$config" --yes --skip-preview || return 1
+  ! kubectl -n "$ns" get statefulset postgres >/dev/null 2>&1 || { echo "StatefulSet left behind"; return 1; }
+  sleep 5 # give the garbage collector the time it took to delete the PVC in the Delete case
+  kubectl -n "$ns" get pvc postgres-data-postgres-0 -o jsonpath='{.status.phase}' | grep -qx Bound || {
+    echo "retained PVC is gone"
+    return 1
+  }
+}
+step retain retain_checks
+
 total=$((passed + failed))
 say "e2e: $passed/$total steps passed in $((SECONDS - started))s"
 [[ $failed -eq 0 ]]

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../toolchain/versions.sh
+# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
 source "$HERE/../toolchain/versions.sh"
 
 E2E_WORKDIR=${E2E_WORKDIR:-$SALES_DB_E2E_CACHE/run}
@@ -48,7 +48,7 @@ fi
 alive=""
 for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
 if [[ -n $alive ]]; then
-  log "stopping leftover processes:$alive"
+  log "waiting for / stopping processes:$alive"
   for pid in $alive; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 50); do
     still=""

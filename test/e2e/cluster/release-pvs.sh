@@ -6,7 +6,7 @@
 # Env: KUBECONFIG (default $E2E_WORKDIR/kubeconfig).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../toolchain/versions.sh
+# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
 source "$HERE/../toolchain/versions.sh"
 E2E_WORKDIR=${E2E_WORKDIR:-$SALES_DB_E2E_CACHE/run}
 export KUBECONFIG=${KUBECONFIG:-$E2E_WORKDIR/kubeconfig}

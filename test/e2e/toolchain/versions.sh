@@ -2,7 +2,7 @@
 # install-plugins.sh and ../cluster/*.sh). The module versions themselves are
 # pinned by the go.mod/go.sum of each wrapper module next to this file; these
 # strings are what the binaries report and what plugins are installed as.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 PULUMI_VERSION=3.248.0
 # Our own language host (the upstream module is not served by the Go module
