@@ -70,7 +70,11 @@ kubectl create namespace "$NS" >/dev/null
 
 # No pulumi command may hang the run: each gets ten minutes at most.
 pulumi_() { timeout 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
-pulumi_ stack init e2e >/dev/null || exit 1
+# `stack init` writes Pulumi.<stack>.yaml (the secrets salt) into the project: move it out of the repo at once.
+init_stack() {
+  pulumi_ stack init "$1" >/dev/null && mv "$ROOT/Pulumi.$1.yaml" "$WORK/Pulumi.$1.yaml"
+}
+init_stack e2e || exit 1
 for kv in "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete seedWaitTimeout=60; do
   pulumi_ config set --stack e2e --config-file "$WORK/Pulumi.e2e.yaml" "${kv%%=*}" "${kv#*=}" || exit 1
 done
@@ -195,7 +199,7 @@ step destroy destroy_checks
 # --- 10. a Retain stack keeps its PVC, and the namespace it created, through destroy ------------------------
 retain_checks() {
   local config=$WORK/Pulumi.e2e-retain.yaml ns=sales-db-e2e-retain
-  pulumi_ stack init e2e-retain || return 1
+  init_stack e2e-retain || return 1
   for kv in "namespace=$ns" pvcRetention=Retain seedWaitTimeout=60; do
     pulumi_ config set --stack e2e-retain --config-file "$config" "${kv%%=*}" "${kv#*=}" || return 1
   done
