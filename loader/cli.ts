@@ -3,14 +3,13 @@ import { parseArgs } from "node:util";
 import { runDemo } from "./demo";
 import { isSalesDbError, SalesDbError } from "./errors";
 import { loadSales } from "./load";
-import { createLogger, type LogLevel } from "./log";
+import { createLogger, rejectLogger, type LogLevel } from "./log";
 import { createProgressBar } from "./progress";
 import {
   checkRejectedShare,
   describeReject,
   summarize,
   type LoadReport,
-  type Reject,
   type ValidationReport,
 } from "./report";
 import { loadRules } from "./rules";
@@ -115,7 +114,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     rules,
     maxRejects,
     logger,
-    onReject: (reject: Reject) => logger.warning(`Invalid sale: ${describeReject(reject)}`),
+    onReject: rejectLogger(logger),
     onProgress: progress.update,
   };
 

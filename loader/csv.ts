@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { SalesDbError } from "./errors";
 import { COLUMNS, type Column } from "./rules";
 
@@ -20,7 +21,9 @@ export const MAX_RECORD_CHARS = 1 << 20;
  * fast path (indexOf + split), which is what keeps validation near COPY speed.
  */
 export class CsvParser {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  /** Bytes of a character split across chunks, kept for the next chunk. */
+  private carry: Buffer = Buffer.alloc(0);
+  private atStart = true;
   /** Text of the record that is not complete yet. */
   private pending = "";
   /** The line on which `pending` starts. */
@@ -32,29 +35,38 @@ export class CsvParser {
   ) {}
 
   write(chunk: Uint8Array): void {
-    let text: string;
-    try {
-      text = this.decoder.decode(chunk, { stream: true });
-    } catch (error) {
-      const valid = validUtf8Prefix(chunk);
+    const bytes =
+      this.carry.length > 0
+        ? Buffer.concat([this.carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    const end = completeUtf8Length(bytes);
+    this.carry = Buffer.from(bytes.subarray(end)); // a copy, so the chunk itself is not retained
+    const body = bytes.subarray(0, end);
+    // isUtf8 (simdutf) then utf8Slice decodes about 1.6x faster than a fatal TextDecoder.
+    if (!isUtf8(body)) {
+      const valid = validUtf8Prefix(body);
       const line =
         this.line +
         countNewlines(this.pending, 0, this.pending.length) +
         countNewlines(valid, 0, valid.length);
-      throw this.encodingError("invalid UTF-8", line, error);
+      throw this.encodingError("invalid UTF-8", line);
+    }
+    let text = body.toString("utf8");
+    if (this.atStart && text.length > 0) {
+      this.atStart = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
     }
     this.consume(text);
   }
 
-  /** Flushes the last record; throws if the file ends inside a quoted field. */
+  /** Flushes the last record; throws if the file ends inside a quoted field or a character. */
   end(): void {
-    let tail: string;
-    try {
-      tail = this.decoder.decode();
-    } catch (error) {
-      throw this.encodingError("invalid UTF-8 at the end of the file", this.line, error);
+    if (this.carry.length > 0) {
+      throw this.encodingError(
+        "invalid UTF-8 at the end of the file",
+        this.line + countNewlines(this.pending, 0, this.pending.length),
+      );
     }
-    this.consume(tail);
     if (this.pending !== "") this.consume("\n");
     if (this.pending !== "") throw this.unterminated();
   }
@@ -173,11 +185,10 @@ export class CsvParser {
     );
   }
 
-  private encodingError(what: string, line: number, cause?: unknown): SalesDbError {
+  private encodingError(what: string, line: number): SalesDbError {
     return new SalesDbError("csv_encoding", `${this.file}:${line}: ${what}; the file must be UTF-8 text`, {
       file: this.file,
       line,
-      cause,
     });
   }
 }
@@ -196,26 +207,36 @@ function splitPlain(text: string, start: number, end: number): string[] {
   }
 }
 
+/** The length of `bytes` without a trailing, incomplete UTF-8 character. */
+function completeUtf8Length(bytes: Buffer): number {
+  const length = bytes.length;
+  for (let i = length - 1; i >= 0 && i >= length - 4; i--) {
+    const byte = bytes[i] as number;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return i + size > length ? i : length;
+  }
+  return length;
+}
+
 /** The text before the first invalid byte of `chunk`, found by bisection (only on the error path). */
 function validUtf8Prefix(chunk: Uint8Array): string {
-  let start = 0;
-  while (start < 3 && start < chunk.length && ((chunk[start] ?? 0) & 0xc0) === 0x80) start++; // tail of the previous chunk's character
   const decodes = (end: number) => {
     try {
-      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(start, end), { stream: true });
+      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(0, end), { stream: true });
       return true;
     } catch {
       return false;
     }
   };
-  let low = start;
+  let low = 0;
   let high = chunk.length;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
     if (decodes(middle)) low = middle;
     else high = middle - 1;
   }
-  return new TextDecoder().decode(chunk.subarray(start, low), { stream: true });
+  return new TextDecoder().decode(chunk.subarray(0, low), { stream: true });
 }
 
 function countNewlines(text: string, from: number, to: number): number {

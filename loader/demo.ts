@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "./embedded";
 import { loadSales } from "./load";
-import { createLogger, type Logger } from "./log";
+import { createLogger, rejectLogger, type Logger } from "./log";
 import { formatPsqlTable } from "./psql-table";
 import { describeReject, summarize } from "./report";
 import { projectRoot } from "./project";
@@ -27,7 +27,7 @@ export async function runDemo(options: { logger?: Logger; out?: NodeJS.WritableS
       file,
       rules,
       logger,
-      onReject: (reject) => logger.warning(`Invalid sale: ${describeReject(reject)}`),
+      onReject: rejectLogger(logger),
     });
     out.write(`\n${summarize(report)}\n`);
     for (const reject of report.rejects) out.write(`  rejected ${describeReject(reject)}\n`);

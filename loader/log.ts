@@ -1,7 +1,11 @@
+import { describeReject, type Reject } from "./report";
+
 export type LogLevel = "debug" | "info" | "warning" | "error";
 const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
 
 export interface Logger {
+  /** Whether messages at `level` are written; lets hot paths skip building messages nobody reads. */
+  enabled(level: LogLevel): boolean;
   debug(message: string): void;
   info(message: string): void;
   warning(message: string): void;
@@ -25,7 +29,19 @@ export function createLogger(level: LogLevel = "info", out: NodeJS.WritableStrea
       out.write(`${formatTimestamp(new Date())} - ${at.toUpperCase()} - ${message}\n`);
     }
   };
-  return { debug: emit("debug"), info: emit("info"), warning: emit("warning"), error: emit("error") };
+  return {
+    enabled: (at) => SEVERITY[at] >= SEVERITY[level],
+    debug: emit("debug"),
+    info: emit("info"),
+    warning: emit("warning"),
+    error: emit("error"),
+  };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warning() {}, error() {} };
+export const silentLogger: Logger = { enabled: () => false, debug() {}, info() {}, warning() {}, error() {} };
+
+/** Logs each rejected row as the spec's loader does, or nothing when warnings are off. */
+export function rejectLogger(logger: Logger): ((reject: Reject) => void) | undefined {
+  if (!logger.enabled("warning")) return undefined;
+  return (reject) => logger.warning(`Invalid sale: ${describeReject(reject)}`);
+}
