@@ -23,7 +23,7 @@ const USAGE = `Usage:
 
 Options:
   --json                 print one JSON report on stdout (logs stay on stderr)
-  --max-rejects N        list at most N rejects in the report (default 10000; the log shows all)
+  --max-rejects N        list at most N rejects in the report (default 10000, at most 100000; the log shows all)
   --max-rejected-share F fail when more than this share (0..1) of the rows is rejected
   -q, --quiet            log errors only        -v, --verbose   log debug detail
   --database-url         defaults to $DATABASE_URL
@@ -94,7 +94,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const csv = values.csv ?? missing("--csv");
   const rulesFile = values.rules ?? missing("--rules");
   const maxRejects =
-    values["max-rejects"] === undefined ? undefined : wholeNumber("--max-rejects", values["max-rejects"]);
+    values["max-rejects"] === undefined
+      ? undefined
+      : wholeNumber("--max-rejects", values["max-rejects"], MAX_LISTED_REJECTS);
   const maxShare =
     values["max-rejected-share"] === undefined
       ? undefined
@@ -166,8 +168,12 @@ function missing(option: string): never {
   throw usage(`missing ${option}`);
 }
 
-function wholeNumber(option: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw usage(`${option} must be a whole number, got "${text}"`);
+/** The most rejects a report may list: they are held in memory, under the launcher's heap cap. */
+const MAX_LISTED_REJECTS = 100_000;
+
+function wholeNumber(option: string, text: string, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) > max)
+    throw usage(`${option} must be a whole number up to ${max}, got "${text}"`);
   return Number(text);
 }
 
