@@ -7,6 +7,14 @@ export const CHART_DIR = join(__dirname, "charts", "postgres");
 /** The Secret key the chart reads the password from. */
 export const PASSWORD_KEY = "postgres-password";
 
+/** CPU and memory requests and limits of the PostgreSQL container, as Kubernetes quantities. */
+export interface ContainerResources {
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly cpuLimit: string;
+  readonly memoryLimit: string;
+}
+
 export interface ChartInputs {
   readonly image: { readonly repository: string; readonly tag: string };
   readonly dbName: string;
@@ -15,12 +23,7 @@ export interface ChartInputs {
   readonly storageSize: string;
   readonly storageClass: string;
   readonly pvcRetention: "Delete" | "Retain";
-  readonly resources: {
-    readonly cpuRequest: string;
-    readonly memoryRequest: string;
-    readonly cpuLimit: string;
-    readonly memoryLimit: string;
-  };
+  readonly resources: ContainerResources;
   readonly chartHash: string;
 }
 

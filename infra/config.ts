@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ContainerResources } from "./chart";
 
 /** The typed, checked configuration of one stack. */
 export interface StackConfig {
@@ -15,12 +16,7 @@ export interface StackConfig {
   readonly dbUser: string;
   readonly dbPassword: pulumi.Output<string>;
   readonly image: { readonly repository: string; readonly tag: string };
-  readonly resources: {
-    readonly cpuRequest: string;
-    readonly memoryRequest: string;
-    readonly cpuLimit: string;
-    readonly memoryLimit: string;
-  };
+  readonly resources: ContainerResources;
   readonly helmTimeoutSeconds: number;
   readonly seed: SeedConfig;
   /** `kubernetes:context`, so that the seeder's port-forward reaches the cluster the stack deploys to. */

@@ -1,6 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHART_DIR, chartNames, chartValues, hashFolder, PASSWORD_KEY } from "./chart";
+import {
+  CHART_DIR,
+  chartNames,
+  chartValues,
+  hashFolder,
+  PASSWORD_KEY,
+  type ContainerResources,
+} from "./chart";
 
 export interface PostgresDatabaseArgs {
   /** Namespace to deploy into. */
@@ -24,12 +31,7 @@ export interface PostgresDatabaseArgs {
   /** PVC retention when the StatefulSet is deleted. Default `Delete`. */
   readonly pvcRetention: "Delete" | "Retain";
   /** Container requests and limits. */
-  readonly resources: {
-    readonly cpuRequest: string;
-    readonly memoryRequest: string;
-    readonly cpuLimit: string;
-    readonly memoryLimit: string;
-  };
+  readonly resources: ContainerResources;
   /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). Default 300. */
   readonly helmTimeoutSeconds?: number;
   /** Protect the release and the Secret against deletion. Default false. */

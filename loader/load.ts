@@ -7,12 +7,7 @@ import type { LoadReport } from "./report";
 import { COLUMNS } from "./rules";
 import { asFileError, openCsv, SalesEncoder, type EncoderOptions } from "./sales-stream";
 
-export interface LoadOptions extends EncoderOptions, ConnectOptions {
-  /** Target table, optionally schema-qualified. Default `sales`. */
-  readonly table?: string;
-  /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
-  readonly lockTimeoutMs?: number;
-}
+export interface LoadOptions extends EncoderOptions, TableOptions {}
 
 /** A checked, quoted table name, with its bookkeeping table beside it. */
 export interface TableName {
@@ -63,15 +58,7 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   const table = tableName(options.table ?? "sales");
   const columns = COLUMNS.map((column) => `"${column}" ${options.rules.columnTypes[column]}`).join(", ");
   const logger = options.logger;
-  const client = await connectWithRetry(options);
-  let inTransaction = false;
-  try {
-    await client.query("BEGIN");
-    inTransaction = true;
-    await client.query(
-      `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`,
-    );
-    await lockSchema(client, table);
+  return inLockedTransaction<LoadReport>(options, table, async (client) => {
     await ensureMetaTable(client, table);
     await client.query(`CREATE TABLE ${table.staged} (${columns})`);
 
@@ -91,12 +78,10 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
     );
     const held = previous.rows[0];
     if (held && held.sha256 === report.sha256 && held.columns === columns) {
-      await client.query("ROLLBACK");
-      inTransaction = false;
       logger?.info(
         `${table.display} already holds these ${report.valid} rows (sha256 ${short(report.sha256)}); nothing written`,
       );
-      return { ...report, table: table.display, loaded: 0, changed: false };
+      return { commit: false, result: { ...report, table: table.display, loaded: 0, changed: false } };
     }
 
     await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
@@ -107,16 +92,9 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
        SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns, row_count = EXCLUDED.row_count, loaded_at = now()`,
       [table.name, report.sha256, columns, report.valid],
     );
-    await client.query("COMMIT");
-    inTransaction = false;
     logger?.info(`Loaded ${report.valid} rows into ${table.display} (sha256 ${short(report.sha256)})`);
-    return { ...report, table: table.display, loaded: report.valid, changed: true };
-  } catch (error) {
-    if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
-    throw asDatabaseError(error, table);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+    return { commit: true, result: { ...report, table: table.display, loaded: report.valid, changed: true } };
+  });
 }
 
 /** What a seeded table holds now: its live row count and the hash recorded by the last load. */
@@ -152,10 +130,37 @@ export async function inspectSales(
 }
 
 /** Drops the seeded table and its bookkeeping row, in one transaction under the load lock. */
-export async function dropSales(
-  options: LoadOptions | (ConnectOptions & { readonly table?: string; readonly lockTimeoutMs?: number }),
-): Promise<void> {
+export async function dropSales(options: TableOptions): Promise<void> {
   const table = tableName(options.table ?? "sales");
+  await inLockedTransaction(options, table, async (client) => {
+    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
+    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
+      table.meta,
+    ]);
+    if (meta.rows[0]?.present) {
+      await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
+    }
+    return { commit: true, result: undefined };
+  });
+}
+
+/** Where a seeded table is, and how long to wait for the lock on it. */
+export interface TableOptions extends ConnectOptions {
+  /** Target table, optionally schema-qualified. Default `sales`. */
+  readonly table?: string;
+  /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * One connection owns one transaction: BEGIN, the lock timeout, the schema's advisory lock, `work`, then COMMIT
+ * (or ROLLBACK when `work` says so or fails), and the connection is closed whatever happens.
+ */
+async function inLockedTransaction<T>(
+  options: TableOptions,
+  table: TableName,
+  work: (client: Client) => Promise<{ commit: boolean; result: T }>,
+): Promise<T> {
   const client = await connectWithRetry(options);
   let inTransaction = false;
   try {
@@ -165,14 +170,10 @@ export async function dropSales(
       `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`,
     );
     await lockSchema(client, table);
-    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
-    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
-      table.meta,
-    ]);
-    if (meta.rows[0]?.present)
-      await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
-    await client.query("COMMIT");
+    const { commit, result } = await work(client);
+    await client.query(commit ? "COMMIT" : "ROLLBACK");
     inTransaction = false;
+    return result;
   } catch (error) {
     if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
     throw asDatabaseError(error, table);

@@ -6,6 +6,17 @@ import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
 import { waitFor } from "../support/wait";
 
 const BIN = "bin/sales-db.js";
+/** `sales-db load` of the sample into `url`, plus extra options. */
+const loadSample = (url: string, ...extra: string[]) => [
+  "load",
+  "--csv",
+  SAMPLE_CSV,
+  "--rules",
+  SAMPLE_RULES,
+  "--database-url",
+  url,
+  ...extra,
+];
 
 interface Run {
   code: number | null;
@@ -93,7 +104,7 @@ describe("sales-db CLI", () => {
   });
 
   it("a structural CSV error names file and line, and writes nothing", async () => {
-    await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--database-url", db.url]);
+    await cli(loadSample(db.url));
     const bad = await files.write("bad.csv", "product,price,quantity,colour\nHalal A,10,1,red\n");
     const run = await cli(["load", "--csv", bad, "--rules", SAMPLE_RULES, "--database-url", db.url]);
     expect(run.code).to.equal(1);
@@ -111,17 +122,7 @@ describe("sales-db CLI", () => {
   it("an unreachable server fails after the wait timeout, saying where it tried", async () => {
     const port = await freePort();
     const url = `postgres://u:secret-pw@127.0.0.1:${port}/db`;
-    const run = await cli([
-      "load",
-      "--csv",
-      SAMPLE_CSV,
-      "--rules",
-      SAMPLE_RULES,
-      "--database-url",
-      url,
-      "--wait-timeout",
-      "1",
-    ]);
+    const run = await cli(loadSample(url, "--wait-timeout", "1"));
     expect(run.code).to.equal(1);
     expectOneLineError(
       run,
@@ -133,17 +134,7 @@ describe("sales-db CLI", () => {
   });
 
   it("--max-rejected-share fails the load before anything is written", async () => {
-    const run = await cli([
-      "load",
-      "--csv",
-      SAMPLE_CSV,
-      "--rules",
-      SAMPLE_RULES,
-      "--database-url",
-      db.url,
-      "--max-rejected-share",
-      "0.25",
-    ]);
+    const run = await cli(loadSample(db.url, "--max-rejected-share", "0.25"));
     expect(run.code).to.equal(1);
     expectOneLineError(
       run,
@@ -153,7 +144,7 @@ describe("sales-db CLI", () => {
   });
 
   it("SIGKILL in the middle of a large load leaves the previous rows", async () => {
-    await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "--database-url", db.url]);
+    await cli(loadSample(db.url));
     const big = await files.write("big.csv", validRows(500_000));
     const run = await cli(
       ["load", "--csv", big, "--rules", SAMPLE_RULES, "--database-url", db.url],
