@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkSeed, createSeed, diffSeed, updateSeed, type SeedInputs } from "../../infra/seeder";
+import { checkSeed, createSeed, diffSeed, readSeed, updateSeed, type SeedInputs } from "../../infra/seeder";
 import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -63,6 +63,23 @@ describe("seeder (provider behaviour, real PostgreSQL)", () => {
         "SELECT to_regclass('sales') IS NULL AS gone, (SELECT count(*)::int FROM sales_v2) AS n",
       ),
     ).to.deep.equal([{ gone: true, n: 3 }]);
+  });
+
+  it("read reports drift that refresh should show, and a dropped table as gone", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { id, outs } = await createSeed(inputs);
+    const previous = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = inputs.password; // direct mode: read gets no secret inputs
+    try {
+      expect((await readSeed(id, outs)).props).to.deep.equal(outs);
+      await db.query("DELETE FROM sales WHERE product = 'Halal Mouse'");
+      expect((await readSeed(id, outs)).props?.rowCount).to.equal(2);
+      await db.query("DROP TABLE sales");
+      expect(await readSeed(id, outs)).to.deep.equal({});
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = previous;
+    }
   });
 
   it("waits for a database that is not ready yet", async function () {
