@@ -97,7 +97,8 @@ export function diffSeed(
       seed.table,
       seed.database,
       seed.user,
-      seed.target,
+      // Sorted keys: the engine does not promise the key order of objects read back from the state.
+      Object.entries(seed.target).sort(([a], [b]) => a.localeCompare(b)),
       seed.sourceHash,
       seed.maxRejectedShare ?? null,
     ]);
