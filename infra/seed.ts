@@ -75,6 +75,16 @@ export class SalesSeed extends pulumi.dynamic.Resource {
   declare readonly table: pulumi.Output<string>;
 
   constructor(name: string, args: SalesSeedArgs, opts?: pulumi.CustomResourceOptions) {
+    for (const [what, path] of [
+      ["CSV", args.csv],
+      ["rules", args.rules],
+    ]) {
+      if (!existsSync(projectPath(path as string))) {
+        throw new pulumi.RunError(
+          `SalesSeed ${name}: no ${what} file at ${path} (paths are relative to the project root)`,
+        );
+      }
+    }
     const inputs: Record<keyof SeedInputs, unknown> = {
       csv: args.csv,
       rules: args.rules,

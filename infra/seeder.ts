@@ -2,6 +2,7 @@
 // from the Pulumi engine's provider host; tests call them directly. Nothing here imports @pulumi/pulumi.
 import { SalesDbError } from "../loader/errors";
 import { dropSales, inspectSales, loadSales } from "../loader/load";
+import { randomUUID } from "node:crypto";
 import { checkRejectedShare } from "../loader/report";
 import type { RuleId } from "../loader/validate";
 import { projectPath } from "../loader/project";
@@ -53,6 +54,8 @@ export interface SeedInputs {
 
 export interface SeedOutputs extends Omit<SeedInputs, "password"> {
   readonly validation: SeedValidation;
+  /** A fresh token per create or update, recorded with the table: a delete only drops a table it still owns. */
+  readonly owner?: string;
   /** Rows in the table after the last create, update or read. */
   readonly rowCount: number;
 }
@@ -80,7 +83,8 @@ export async function checkSeed(
     return { inputs: { ...news, validation }, failures: [] };
   } catch (error) {
     if (!(error instanceof SalesDbError)) throw error;
-    const property = error.code === "rules_invalid" || error.file === news.rules ? "rules" : "csv";
+    const property =
+      error.code === "rules_invalid" || error.file === projectPath(news.rules) ? "rules" : "csv";
     return { inputs: news, failures: [{ property, reason: error.message }] };
   }
 }
@@ -102,7 +106,13 @@ export function diffSeed(
       seed.sourceHash,
       seed.maxRejectedShare ?? null,
     ]);
-  return { changes: fingerprint(olds) !== fingerprint(news), replaces: [], deleteBeforeReplace: false };
+  // A refresh that found fewer (or more) rows than the CSV's valid ones makes the next `up` reload them.
+  const drifted = news.validation !== undefined && olds.rowCount !== news.validation.valid;
+  return {
+    changes: drifted || fingerprint(olds) !== fingerprint(news),
+    replaces: [],
+    deleteBeforeReplace: false,
+  };
 }
 
 /** `create`: loads the valid rows. */
@@ -111,10 +121,15 @@ export async function createSeed(inputs: SeedInputs): Promise<{ id: string; outs
   return { id: seedId(inputs), outs };
 }
 
-/** `update`: reloads (a no-op when the rows are the same), then drops the old table if the seed moved. */
+/**
+ * `update`: reloads (a no-op when the rows are the same), then drops the old table if the seed moved. The drop is
+ * scoped to the old owner token, so a "move" that reaches the same table under another name keeps its rows.
+ */
 export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{ outs: SeedOutputs }> {
   const outs = await applySeed(news);
-  if (seedId(olds) !== seedId(news)) await deleteSeed(olds, news.password);
+  if (seedId(olds) !== seedId(news)) {
+    await deleteSeed(olds, olds.user === news.user ? news.password : undefined);
+  }
   return { outs };
 }
 
@@ -123,7 +138,13 @@ export async function readSeed(
   id: string,
   props: SeedOutputs,
 ): Promise<{ id?: string; props?: SeedOutputs }> {
-  const password = await passwordFor(props);
+  let password: string;
+  try {
+    password = await passwordFor(props);
+  } catch (error) {
+    if (isNotFound(error)) return {}; // the namespace or Secret is gone, and the database with it
+    throw error;
+  }
   const state = await withDatabase(props, password, (connection) =>
     inspectSales({ ...connection, table: props.table }),
   );
@@ -138,7 +159,7 @@ export async function readSeed(
   };
 }
 
-/** `delete`: drops the table the seed owns and its bookkeeping row; nothing else. */
+/** `delete`: drops the table the seed owns (if it still does) and its bookkeeping row; nothing else. */
 export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Promise<void> {
   let password: string;
   try {
@@ -148,13 +169,16 @@ export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Pr
     if (isNotFound(error)) return;
     throw error;
   }
-  await withDatabase(props, password, (connection) => dropSales({ ...connection, table: props.table }));
+  await withDatabase(props, password, (connection) =>
+    dropSales({ ...connection, table: props.table, onlyIfOwner: props.owner }),
+  );
 }
 
 async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   if (!inputs.validation) throw new Error("SalesSeed inputs lack the validation that check adds");
   const password = inputs.password ?? (await passwordFor(inputs));
   const rules = await loadRules(projectPath(inputs.rules));
+  const owner = randomUUID();
   const report = await withDatabase(inputs, password, (connection) =>
     loadSales({
       ...connection,
@@ -162,6 +186,9 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
       rules,
       table: inputs.table,
       maxRejects: PREVIEW_REJECTS,
+      // Checked again at write time: the file may have changed since preview.
+      maxRejectedShare: inputs.maxRejectedShare,
+      owner,
     }),
   );
   const { password: _secret, ...rest } = inputs;
@@ -174,6 +201,7 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
       rejected: report.rejected,
     },
     rowCount: report.valid,
+    owner,
   };
 }
 

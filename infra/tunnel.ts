@@ -88,12 +88,9 @@ export async function readSecretKey(target: {
   return Buffer.from(encoded, "base64").toString("utf8");
 }
 
-/** True when the Kubernetes API answered 404 (the pod or namespace is gone). */
+/** True when the Kubernetes API answered 404 (the Secret or its namespace is gone); not for DNS or network errors. */
 export function isNotFound(error: unknown): boolean {
-  const code =
-    (error as { code?: unknown; statusCode?: unknown } | undefined)?.code ??
-    (error as { statusCode?: unknown })?.statusCode;
-  return code === 404 || /\b404\b|not ?found/i.test(String((error as Error | undefined)?.message ?? ""));
+  return (error as { code?: unknown } | undefined)?.code === 404;
 }
 
 function describeKubeError(error: unknown): string {

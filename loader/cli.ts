@@ -128,11 +128,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   } else {
     const connectionString =
       values["database-url"] ?? io.env.DATABASE_URL ?? missing("--database-url (or DATABASE_URL)");
-    // The gate needs the counts before anything is written, so it costs a validation pass first.
-    if (maxShare !== undefined)
-      checkRejectedShare(await validateFile({ ...common, onReject: undefined }), maxShare);
     report = await loadSales({
       ...common,
+      maxRejectedShare: maxShare,
       connectionString,
       table: values.table,
       waitTimeoutMs: seconds("--wait-timeout", values["wait-timeout"], 30),

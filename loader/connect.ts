@@ -45,13 +45,25 @@ export function describeTarget(connectionString: string): string {
 export async function connectWithRetry(options: ConnectOptions): Promise<Client> {
   const logger = options.logger ?? silentLogger;
   const waitTimeoutMs = options.waitTimeoutMs ?? 30_000;
-  const target = describeTarget(options.connectionString);
+  let target: string;
+  try {
+    target = describeTarget(options.connectionString);
+  } catch {
+    // Never echo the URL: it holds the password.
+    throw new SalesDbError(
+      "usage",
+      "invalid database URL: expected postgres://user:password@host:port/database, with special characters " +
+        "in the password percent-encoded",
+    );
+  }
   const started = Date.now();
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
     const client = new Client({
       connectionString: options.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      // A half-open connection (a port-forward that died) is noticed instead of hanging the load forever.
+      keepAlive: true,
       application_name: "sales-db",
     });
     // A dropped connection is also reported through the pending query; without a listener it would crash the process.

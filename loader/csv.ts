@@ -85,6 +85,7 @@ export class CsvParser {
     let nextQuote = text.indexOf('"');
     let nextBackslash = text.indexOf("\\");
     let nextTab = text.indexOf("\t");
+    let nextCr = text.indexOf("\r");
 
     while (pos < length) {
       const newline = text.indexOf("\n", pos);
@@ -95,7 +96,12 @@ export class CsvParser {
         if (end > pos && text.charCodeAt(end - 1) === CR) end--;
         if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = text.indexOf("\\", pos);
         if (nextTab !== -1 && nextTab < pos) nextTab = text.indexOf("\t", pos);
-        const plain = (nextBackslash === -1 || nextBackslash > end) && (nextTab === -1 || nextTab > end);
+        if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf("\r", pos);
+        // `end` excludes the line's own CR; a CR before it is data that COPY must see escaped.
+        const plain =
+          (nextBackslash === -1 || nextBackslash >= end) &&
+          (nextTab === -1 || nextTab >= end) &&
+          (nextCr === -1 || nextCr >= end);
         if (end > pos) this.onRecord(splitPlain(text, pos, end), line, plain);
         line++;
         pos = newline + 1;
@@ -109,7 +115,13 @@ export class CsvParser {
 
     this.pending = pos === 0 ? text : text.slice(pos);
     this.line = line;
-    if (this.pending.length > MAX_RECORD_CHARS) throw this.unterminated();
+    if (this.pending.length > MAX_RECORD_CHARS) {
+      throw new SalesDbError(
+        "csv_syntax",
+        `${this.file}:${this.line}: record longer than ${MAX_RECORD_CHARS >> 20} MiB (an unterminated quote?)`,
+        { file: this.file, line: this.line },
+      );
+    }
   }
 
   /** Parses one record that holds a quote. Returns null when the text ends before the record does. */
@@ -252,22 +264,20 @@ export interface HeaderLayout {
 }
 
 /** Matches a header by name, in any order and case; a missing, duplicate or unknown column is structural. */
-export function readHeader(fields: readonly string[], file: string): HeaderLayout {
+export function readHeader(fields: readonly string[], file: string, line = 1): HeaderLayout {
+  const headerError = (what: string) =>
+    new SalesDbError("csv_header", `${file}:${line}: ${what}`, { file, line });
   const positions: Partial<Record<Column, number>> = {};
   fields.forEach((field, index) => {
     const name = field.trim().toLowerCase();
     if (!(COLUMNS as readonly string[]).includes(name)) {
-      throw headerError(file, `unknown column "${field.trim()}" (expected ${COLUMNS.join(", ")})`);
+      throw headerError(`unknown column "${field.trim()}" (expected ${COLUMNS.join(", ")})`);
     }
-    if (positions[name as Column] !== undefined) throw headerError(file, `duplicate column "${name}"`);
+    if (positions[name as Column] !== undefined) throw headerError(`duplicate column "${name}"`);
     positions[name as Column] = index;
   });
   const missing = COLUMNS.filter((column) => positions[column] === undefined);
   if (missing.length > 0)
-    throw headerError(file, `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+    throw headerError(`missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
   return { positions: positions as Record<Column, number>, width: fields.length };
-}
-
-function headerError(file: string, what: string): SalesDbError {
-  return new SalesDbError("csv_header", `${file}:1: ${what}`, { file, line: 1 });
 }

@@ -3,11 +3,19 @@ import { from as copyFrom } from "pg-copy-streams";
 import { pipeline } from "node:stream/promises";
 import { connectWithRetry, type ConnectOptions } from "./connect";
 import { SalesDbError } from "./errors";
-import type { LoadReport } from "./report";
+import { checkRejectedShare, type LoadReport } from "./report";
 import { COLUMNS } from "./rules";
 import { asFileError, openCsv, SalesEncoder, type EncoderOptions } from "./sales-stream";
 
-export interface LoadOptions extends EncoderOptions, TableOptions {}
+export interface LoadOptions extends EncoderOptions, TableOptions {
+  /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
+  readonly maxRejectedShare?: number;
+  /**
+   * Who loads: recorded in the bookkeeping row, so that a later `dropSales({ onlyIfOwner })` by a previous owner
+   * (the old side of a Pulumi update or replace) can tell that the table now belongs to someone else.
+   */
+  readonly owner?: string;
+}
 
 /** A checked, quoted table name, with its bookkeeping table beside it. */
 export interface TableName {
@@ -71,30 +79,52 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
       throw asFileError(error, options.file);
     }
     const report = encoder.report;
+    checkRejectedShare(report, options.maxRejectedShare);
 
-    const previous = await client.query<{ sha256: string; columns: string }>(
-      `SELECT sha256, columns FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
+    const previous = await client.query<{ sha256: string; columns: string; owner: string | null }>(
+      `SELECT sha256, columns, owner FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
       [table.name, table.qualified],
     );
     const held = previous.rows[0];
-    if (held && held.sha256 === report.sha256 && held.columns === columns) {
+    // The same rows only if the live table still holds all of them: a truncated table is reloaded.
+    if (
+      held &&
+      held.sha256 === report.sha256 &&
+      held.columns === columns &&
+      (await rowCount(client, table)) === report.valid
+    ) {
       logger?.info(
         `${table.display} already holds these ${report.valid} rows (sha256 ${short(report.sha256)}); nothing written`,
       );
-      return { commit: false, result: { ...report, table: table.display, loaded: 0, changed: false } };
+      const result = { ...report, table: table.display, loaded: 0, changed: false };
+      if (options.owner === undefined || held.owner === options.owner) return { commit: false, result };
+      // Only the bookkeeping row changes hands; the staged copy goes, and the table is untouched.
+      await client.query(`DROP TABLE ${table.staged}`);
+      await client.query(`UPDATE ${table.meta} SET owner = $2 WHERE table_name = $1`, [
+        table.name,
+        options.owner,
+      ]);
+      return { commit: true, result };
     }
 
     await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
     await client.query(`ALTER TABLE ${table.staged} RENAME TO "${table.name}"`);
     await client.query(
-      `INSERT INTO ${table.meta} (table_name, sha256, columns, row_count, loaded_at) VALUES ($1, $2, $3, $4, now())
+      `INSERT INTO ${table.meta} (table_name, sha256, columns, row_count, owner, loaded_at)
+       VALUES ($1, $2, $3, $4, $5, now())
        ON CONFLICT (table_name) DO UPDATE
-       SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns, row_count = EXCLUDED.row_count, loaded_at = now()`,
-      [table.name, report.sha256, columns, report.valid],
+       SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns, row_count = EXCLUDED.row_count,
+           owner = EXCLUDED.owner, loaded_at = now()`,
+      [table.name, report.sha256, columns, report.valid, options.owner ?? null],
     );
     logger?.info(`Loaded ${report.valid} rows into ${table.display} (sha256 ${short(report.sha256)})`);
     return { commit: true, result: { ...report, table: table.display, loaded: report.valid, changed: true } };
   });
+}
+
+async function rowCount(client: Client, table: TableName): Promise<number> {
+  const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
+  return Number(result.rows[0]?.n ?? 0);
 }
 
 /** What a seeded table holds now: its live row count and the hash recorded by the last load. */
@@ -114,14 +144,14 @@ export async function inspectSales(
       table.qualified,
     ]);
     if (!exists.rows[0]?.present) return { exists: false, rowCount: 0, sha256: null };
-    const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
+    const rows = await rowCount(client, table);
     const meta = await client
       .query<{ sha256: string }>(
         `SELECT sha256 FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
         [table.name, table.meta],
       )
       .catch(() => ({ rows: [] as { sha256: string }[] }));
-    return { exists: true, rowCount: Number(count.rows[0]?.n ?? 0), sha256: meta.rows[0]?.sha256 ?? null };
+    return { exists: true, rowCount: rows, sha256: meta.rows[0]?.sha256 ?? null };
   } catch (error) {
     throw asDatabaseError(error, table);
   } finally {
@@ -129,18 +159,34 @@ export async function inspectSales(
   }
 }
 
-/** Drops the seeded table and its bookkeeping row, in one transaction under the load lock. */
-export async function dropSales(options: TableOptions): Promise<void> {
+/**
+ * Drops the seeded table and its bookkeeping row, in one transaction under the load lock. With `onlyIfOwner`,
+ * only when the last load was that owner's: the table may since have been loaded by a new owner (the same
+ * table reached under another name, or the new side of a replace), whose rows must stay.
+ * Returns whether it dropped.
+ */
+export async function dropSales(options: TableOptions & { readonly onlyIfOwner?: string }): Promise<boolean> {
   const table = tableName(options.table ?? "sales");
-  await inLockedTransaction(options, table, async (client) => {
-    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
+  return inLockedTransaction(options, table, async (client) => {
     const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
       table.meta,
     ]);
+    if (options.onlyIfOwner !== undefined) {
+      const held = meta.rows[0]?.present
+        ? (
+            await client.query<{ owner: string | null }>(
+              `SELECT owner FROM ${table.meta} WHERE table_name = $1`,
+              [table.name],
+            )
+          ).rows[0]
+        : undefined;
+      if (held?.owner !== options.onlyIfOwner) return { commit: false, result: false };
+    }
+    await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
     if (meta.rows[0]?.present) {
       await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
     }
-    return { commit: true, result: undefined };
+    return { commit: true, result: true };
   });
 }
 
@@ -194,7 +240,7 @@ async function ensureMetaTable(client: Client, table: TableName): Promise<void> 
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${table.meta} (
        table_name text PRIMARY KEY, sha256 text NOT NULL, columns text NOT NULL,
-       row_count bigint NOT NULL, loaded_at timestamptz NOT NULL)`,
+       row_count bigint NOT NULL, owner text, loaded_at timestamptz NOT NULL)`,
   );
 }
 

@@ -96,7 +96,7 @@ export class SalesEncoder extends Transform {
   private onRecord(fields: string[], line: number, plain: boolean): void {
     const header = this.header;
     if (!header) {
-      this.header = readHeader(fields, this.options.file);
+      this.header = readHeader(fields, this.options.file, line);
       return;
     }
     const { positions, width } = header;
@@ -115,7 +115,11 @@ export class SalesEncoder extends Transform {
     const validator = this.validator;
     const broken = validator.check(product, price, quantity);
     if (broken) {
-      this.reject({ line, rules: broken, values: { product, price, quantity } });
+      this.reject({
+        line,
+        rules: broken,
+        values: { product: kept(product), price: kept(price), quantity: kept(quantity) },
+      });
       return;
     }
     this.valid++;
@@ -142,11 +146,23 @@ export class SalesEncoder extends Transform {
   }
 }
 
+/** Longest raw value a reject keeps; longer ones are cut and marked with an ellipsis. */
+const MAX_KEPT_CHARS = 1000;
+
+/**
+ * A copy of a field for a reject that outlives its chunk. Fields are slices of the chunk's decoded text, and a
+ * kept slice would keep the whole chunk alive; a few hundred rejects across a large file would exhaust the heap.
+ */
+function kept(value: string): string {
+  const cut = value.length > MAX_KEPT_CHARS ? `${value.slice(0, MAX_KEPT_CHARS)}…` : value;
+  return Buffer.from(cut, "utf8").toString("utf8");
+}
+
 function presentValues(fields: readonly string[], header: HeaderLayout): Reject["values"] {
   const values: Record<string, string> = {};
   for (const [column, index] of Object.entries(header.positions)) {
     const value = fields[index];
-    if (value !== undefined) values[column] = value;
+    if (value !== undefined) values[column] = kept(value);
   }
   return values;
 }
@@ -169,10 +185,13 @@ export function openCsv(file: string): NodeJS.ReadableStream {
   return createReadStream(file, { highWaterMark: 256 * 1024 });
 }
 
-/** Converts a file-system error raised while streaming `file` into a SalesDbError; passes others through. */
+/**
+ * Converts an error of reading `file` into a SalesDbError; passes others through (a socket error of the COPY
+ * stream also has a code and a syscall, but no path).
+ */
 export function asFileError(error: unknown, file: string): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === "string" && /^E[A-Z]+$/.test(code) && (error as NodeJS.ErrnoException).syscall) {
+  const errno = error as NodeJS.ErrnoException | undefined;
+  if (typeof errno?.code === "string" && errno.syscall && errno.path === file) {
     return new SalesDbError("file_unreadable", `${file}: cannot read CSV file (${describe(error)})`, {
       file,
       cause: error,

@@ -93,6 +93,21 @@ describe("seeder (provider behaviour, real PostgreSQL)", () => {
     }
   });
 
+  it("an update that reaches the same table under another host name keeps its rows", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { outs } = await createSeed(inputs);
+    const sameTable = (await checkSeed(inputsFor(db.url.replace("127.0.0.1", "localhost")))).inputs;
+    expect(diffSeed(outs, sameTable).changes).to.equal(true);
+    await updateSeed(outs, sameTable);
+    expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+  });
+
+  it("a refresh that found fewer rows makes the next up reload them", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { outs } = await createSeed(inputs);
+    expect(diffSeed({ ...outs, rowCount: 2 }, inputs).changes).to.equal(true);
+  });
+
   it("waits for a database that is not ready yet", async function () {
     this.timeout(60_000);
     const port = await freePort();

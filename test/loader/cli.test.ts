@@ -133,6 +133,16 @@ describe("sales-db CLI", () => {
     expect(run.stderr).to.not.contain("secret-pw");
   });
 
+  it("a malformed database URL is a usage error that does not echo the password", async () => {
+    const run = await cli(loadSample("postgres://u:pa#ss@[::1/db"));
+    expect(run.code).to.equal(2);
+    expectOneLineError(
+      run,
+      /^sales-db: invalid database URL: expected postgres:\/\/user:password@host:port\/database/,
+    );
+    expect(run.stderr).to.not.contain("pa#ss");
+  });
+
   it("--max-rejected-share fails the load before anything is written", async () => {
     const run = await cli(loadSample(db.url, "--max-rejected-share", "0.25"));
     expect(run.code).to.equal(1);

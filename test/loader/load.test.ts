@@ -60,6 +60,30 @@ describe("load (real PostgreSQL)", () => {
     expect(await db.query("SELECT 'sales'::regclass::oid AS oid")).to.deep.equal(oid);
   });
 
+  it("reloads a table that lost rows even though the recorded hash matches", async () => {
+    await load(SAMPLE_CSV);
+    await db.query("TRUNCATE sales");
+    expect(await load(SAMPLE_CSV)).to.include({ changed: true, loaded: 3 });
+    expect(await rows()).to.have.length(3);
+  });
+
+  it("fails the rejected-share gate at write time, keeping the old rows", async () => {
+    await load(SAMPLE_CSV);
+    const worse = await files.write("worse.csv", "product,price,quantity\nHalal A,10,1\nBad,1,1\nBad,1,1\n");
+    const error = await load(worse, { maxRejectedShare: 0.5 }).catch((e: unknown) => e);
+    expect((error as SalesDbError).code).to.equal("gate");
+    expect(await rows()).to.have.length(3);
+  });
+
+  it("a drop scoped to an owner spares a table a newer owner has loaded since", async () => {
+    await load(SAMPLE_CSV, { owner: "old" });
+    expect(await load(SAMPLE_CSV, { owner: "new" })).to.include({ changed: false });
+    expect(await dropSales({ connectionString: db.url, onlyIfOwner: "old" })).to.equal(false);
+    expect(await rows()).to.have.length(3);
+    expect(await dropSales({ connectionString: db.url, onlyIfOwner: "new" })).to.equal(true);
+    expect(await db.query("SELECT to_regclass('sales') IS NULL AS gone")).to.deep.equal([{ gone: true }]);
+  });
+
   it("replaces the table when the data changes, never appending", async () => {
     await load(SAMPLE_CSV);
     const changed = await files.write(
@@ -76,7 +100,7 @@ describe("load (real PostgreSQL)", () => {
 
   it("reloads when only the column types change, even though the rows hash the same", async () => {
     await load(SAMPLE_CSV);
-    const numeric = { ...rules, columnTypes: { ...rules.columnTypes, price: "NUMERIC(10,2)" } };
+    const numeric = { ...rules, columnTypes: { ...rules.columnTypes, price: "NUMERIC" } };
     expect(await load(SAMPLE_CSV, { rules: numeric })).to.include({ changed: true });
     const [type] = await db.query<{ data_type: string }>(
       "SELECT data_type FROM information_schema.columns WHERE table_name = 'sales' AND column_name = 'price'",

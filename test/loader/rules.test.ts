@@ -82,8 +82,13 @@ describe("rules", () => {
   });
 
   it("accepts column_types from the allow-list and upper-cases them", () => {
-    const rules = parseRules(`${VALID}column_types: {price: "numeric(10,2)", quantity: bigint}\n`);
-    expect(rules.columnTypes).to.deep.equal({ product: "TEXT", price: "NUMERIC(10,2)", quantity: "BIGINT" });
+    const rules = parseRules(`${VALID}column_types: {price: numeric, quantity: bigint}\n`);
+    expect(rules.columnTypes).to.deep.equal({ product: "TEXT", price: "NUMERIC", quantity: "BIGINT" });
+  });
+
+  it("rejects a bounded type a valid row could overflow", () => {
+    expect(parseError(`${VALID}column_types: {price: "numeric(6,2)"}\n`).rule).to.equal("column_types");
+    expect(parseError(`${VALID}column_types: {product: "varchar(8)"}\n`).rule).to.equal("column_types");
   });
 
   it("rejects a column type outside the allow-list, which also keeps SQL out", () => {

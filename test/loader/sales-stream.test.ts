@@ -4,7 +4,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SalesDbError } from "../../loader/errors";
 import { loadRules, type RuleSet } from "../../loader/rules";
-import { encodeCopyRow, SalesEncoder, validateFile } from "../../loader/sales-stream";
+import { asFileError, encodeCopyRow, SalesEncoder, validateFile } from "../../loader/sales-stream";
 import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
 
 describe("sales-stream", () => {
@@ -71,6 +71,28 @@ describe("sales-stream", () => {
     expect(encodeCopyRow({ product: "Halal a\\b\tc\nd\re", price: "10", quantity: null })).to.equal(
       "Halal a\\\\b\\tc\\nd\\re\t10\t\\N\n",
     );
+  });
+
+  it("escapes a carriage return inside an unquoted field instead of sending it raw to COPY", async () => {
+    const { copy } = await encode("product,price,quantity\nHalal\rX,12.00,1\nHalal Y,12.00,1\n");
+    expect(copy).to.equal("Halal\\rX\t12.00\t1\nHalal Y\t12.00\t1\n");
+  });
+
+  it("keeps at most 1,000 characters of a rejected value", async () => {
+    const { report } = await encode(`product,price,quantity\nBad${"x".repeat(5000)},1,1\n`);
+    expect(report.rejects[0]?.values.product)
+      .to.have.length(1001)
+      .and.match(/^Badx+…$/);
+  });
+
+  it("names the header's own line when blank lines come first", async () => {
+    const error = await encode("\n\nproduct,price\n").catch((e: unknown) => e);
+    expect((error as SalesDbError).message).to.equal("t.csv:3: missing column quantity");
+  });
+
+  it("leaves errors that are not about reading the file alone", () => {
+    const socket = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" });
+    expect(asFileError(socket, "data/sales.csv")).to.equal(socket);
   });
 
   it("rejects ragged rows with column_count and keeps going", async () => {
