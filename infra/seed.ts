@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readdirSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { projectPath, projectRoot } from "../loader/project";
 import type { SeedInputs, SeedTarget, SeedValidation } from "./seeder";
@@ -107,17 +107,27 @@ export class SalesSeed extends pulumi.dynamic.Resource {
 
 /** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
 export function providerCodeFiles(root = projectRoot()): string[] {
-  if (!existsSync(join(root, SEEDER_MODULE))) {
-    throw new pulumi.RunError(
-      `${SEEDER_MODULE} is missing: run \`npm run build\` (npm ci does it) before pulumi`,
-    );
-  }
-  const loader = join(root, "dist", "loader");
-  const loaderFiles = readdirSync(loader)
-    .filter((file) => file.endsWith(".js"))
+  const compiled = [
+    ...readdirSync(join(root, "loader"))
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join("loader", file)),
+    join("infra", "seeder.ts"),
+    join("infra", "tunnel.ts"),
+  ]
     .sort()
-    .map((file) => join(loader, file));
-  return [...loaderFiles, join(root, SEEDER_MODULE), join(root, "dist", "infra", "tunnel.js")];
+    .map((source) => ({
+      source: join(root, source),
+      built: join(root, "dist", source.replace(/\.ts$/, ".js")),
+    }));
+  for (const { source, built } of compiled) {
+    // The provider runs dist/, so a source newer than its build would silently run old code.
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
+      throw new pulumi.RunError(
+        `${built} is missing or older than ${source}: run \`npm run build\` before pulumi`,
+      );
+    }
+  }
+  return compiled.map(({ built }) => built);
 }
 
 /** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
