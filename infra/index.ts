@@ -60,6 +60,14 @@ seed.validation.apply((validation) => {
   for (const reject of validation.rejects) {
     pulumi.log.warn(`Invalid sale: line ${reject.line} [${reject.rules.join(", ")}]`, seed);
   }
+  // The state keeps the first rejects only; the CLI lists them all.
+  const unlisted = validation.rejected - validation.rejects.length;
+  if (unlisted > 0) {
+    pulumi.log.warn(
+      `… and ${unlisted} more: sales-db validate --csv ${config.seed.csv} --rules ${config.seed.rules}`,
+      seed,
+    );
+  }
 });
 
 export const namespace = db.namespace;

@@ -60,7 +60,7 @@ export interface SeedOutputs extends Omit<SeedInputs, "password"> {
   readonly rowCount: number;
 }
 
-/** How many rejects the preview lists; the log and the CLI show them all. */
+/** How many rejects the seed keeps in the state for the preview to list; `sales-db validate` lists them all. */
 const PREVIEW_REJECTS = 50;
 
 /** `check`: validates the CSV at preview time. A structural error, a bad rules file or the gate fails the preview. */
