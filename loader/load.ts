@@ -59,8 +59,8 @@ export function tableName(table: string): TableName {
  * Validates the CSV and replaces the table with its valid rows, atomically:
  * BEGIN; advisory lock; COPY into a fresh table; swap it in; COMMIT.
  * Readers see the old rows until the commit, then the new ones. Any failure rolls back and leaves the old rows.
- * If the table already holds exactly these rows (same sha256 and column types), the transaction is rolled back
- * and nothing is written.
+ * If the table already holds exactly these rows (same sha256, column types and live row count), the transaction
+ * is rolled back and nothing is written.
  */
 export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   const table = tableName(options.table ?? "sales");
