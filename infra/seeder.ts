@@ -138,13 +138,8 @@ export async function readSeed(
   id: string,
   props: SeedOutputs,
 ): Promise<{ id?: string; props?: SeedOutputs }> {
-  let password: string;
-  try {
-    password = await passwordFor(props);
-  } catch (error) {
-    if (isNotFound(error)) return {}; // the namespace or Secret is gone, and the database with it
-    throw error;
-  }
+  const password = await passwordUnlessGone(props);
+  if (password === null) return {};
   const state = await withDatabase(props, password, (connection) =>
     inspectSales({ ...connection, table: props.table }),
   );
@@ -161,14 +156,8 @@ export async function readSeed(
 
 /** `delete`: drops the table the seed owns (if it still does) and its bookkeeping row; nothing else. */
 export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Promise<void> {
-  let password: string;
-  try {
-    password = knownPassword ?? (await passwordFor(props));
-  } catch (error) {
-    // The namespace or Secret is already gone, so is the database the table lived in.
-    if (isNotFound(error)) return;
-    throw error;
-  }
+  const password = knownPassword ?? (await passwordUnlessGone(props));
+  if (password === null) return;
   await withDatabase(props, password, (connection) =>
     dropSales({ ...connection, table: props.table, onlyIfOwner: props.owner }),
   );
@@ -243,6 +232,16 @@ export async function withDatabase<T>(
     throw error;
   } finally {
     await tunnel.close();
+  }
+}
+
+/** The password, or null when the namespace or Secret is gone: then so is the database the table lived in. */
+async function passwordUnlessGone(seed: Pick<SeedInputs, "target">): Promise<string | null> {
+  try {
+    return await passwordFor(seed);
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
   }
 }
 

@@ -122,6 +122,13 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   });
 }
 
+async function relationExists(client: Client, qualifiedName: string): Promise<boolean> {
+  const result = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
+    qualifiedName,
+  ]);
+  return result.rows[0]?.present === true;
+}
+
 async function rowCount(client: Client, table: TableName): Promise<number> {
   const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
   return Number(result.rows[0]?.n ?? 0);
@@ -140,18 +147,16 @@ export async function inspectSales(
   const table = tableName(options.table ?? "sales");
   const client = await connectWithRetry(options);
   try {
-    const exists = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
-      table.qualified,
-    ]);
-    if (!exists.rows[0]?.present) return { exists: false, rowCount: 0, sha256: null };
+    if (!(await relationExists(client, table.qualified))) return { exists: false, rowCount: 0, sha256: null };
     const rows = await rowCount(client, table);
-    const meta = await client
-      .query<{ sha256: string }>(
-        `SELECT sha256 FROM ${table.meta} WHERE table_name = $1 AND to_regclass($2) IS NOT NULL`,
-        [table.name, table.meta],
-      )
-      .catch(() => ({ rows: [] as { sha256: string }[] }));
-    return { exists: true, rowCount: rows, sha256: meta.rows[0]?.sha256 ?? null };
+    const meta = (await relationExists(client, table.meta))
+      ? (
+          await client.query<{ sha256: string }>(`SELECT sha256 FROM ${table.meta} WHERE table_name = $1`, [
+            table.name,
+          ])
+        ).rows[0]
+      : undefined;
+    return { exists: true, rowCount: rows, sha256: meta?.sha256 ?? null };
   } catch (error) {
     throw asDatabaseError(error, table);
   } finally {
@@ -168,11 +173,9 @@ export async function inspectSales(
 export async function dropSales(options: TableOptions & { readonly onlyIfOwner?: string }): Promise<boolean> {
   const table = tableName(options.table ?? "sales");
   return inLockedTransaction(options, table, async (client) => {
-    const meta = await client.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [
-      table.meta,
-    ]);
+    const hasMeta = await relationExists(client, table.meta);
     if (options.onlyIfOwner !== undefined) {
-      const held = meta.rows[0]?.present
+      const held = hasMeta
         ? (
             await client.query<{ owner: string | null }>(
               `SELECT owner FROM ${table.meta} WHERE table_name = $1`,
@@ -183,7 +186,7 @@ export async function dropSales(options: TableOptions & { readonly onlyIfOwner?:
       if (held?.owner !== options.onlyIfOwner) return { commit: false, result: false };
     }
     await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
-    if (meta.rows[0]?.present) {
+    if (hasMeta) {
       await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
     }
     return { commit: true, result: true };

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseRules, type RuleSet } from "../../loader/rules";
-import { createValidator, validateSale, type RawSale } from "../../loader/validate";
+import { createValidator, validateSale, type RawSale, type ValidSale } from "../../loader/validate";
 
 const RULES: RuleSet = parseRules(`min_price: 10.0
 max_quantity: 100
@@ -10,6 +10,9 @@ max_decimals: 2
 `);
 
 const sale = (product: string, price: string, quantity: string): RawSale => ({ product, price, quantity });
+/** Asserts that `raw` is valid, with `sale` as its canonical text. */
+const expectValid = (raw: RawSale, sale: ValidSale, rules = RULES) =>
+  expect(validateSale(raw, rules)).to.deep.equal({ ok: true, sale });
 const broken = (raw: RawSale, rules = RULES) => {
   const result = validateSale(raw, rules);
   return result.ok ? [] : result.broken;
@@ -18,9 +21,10 @@ const broken = (raw: RawSale, rules = RULES) => {
 describe("validate", () => {
   describe("the spec's sample rows", () => {
     it("accepts line 2 and returns canonical text", () => {
-      expect(validateSale(sale("Halal Laptop", "999.99", "2"), RULES)).to.deep.equal({
-        ok: true,
-        sale: { product: "Halal Laptop", price: "999.99", quantity: "2" },
+      expectValid(sale("Halal Laptop", "999.99", "2"), {
+        product: "Halal Laptop",
+        price: "999.99",
+        quantity: "2",
       });
     });
     it("line 5 breaks required_fields only", () => {
@@ -115,16 +119,14 @@ describe("validate", () => {
 
   describe("normalisation", () => {
     it("trims surrounding whitespace before checking", () => {
-      expect(validateSale(sale("  Halal Tea ", " 12.50 ", " 7 "), RULES)).to.deep.equal({
-        ok: true,
-        sale: { product: "Halal Tea", price: "12.50", quantity: "7" },
+      expectValid(sale("  Halal Tea ", " 12.50 ", " 7 "), {
+        product: "Halal Tea",
+        price: "12.50",
+        quantity: "7",
       });
     });
     it("canonicalises signs and leading zeros", () => {
-      expect(validateSale(sale("Halal Tea", "+12.5", "007"), RULES)).to.deep.equal({
-        ok: true,
-        sale: { product: "Halal Tea", price: "12.5", quantity: "7" },
-      });
+      expectValid(sale("Halal Tea", "+12.5", "007"), { product: "Halal Tea", price: "12.5", quantity: "7" });
     });
     it("leaves an empty optional field as NULL instead of rejecting it", () => {
       const optional = { ...RULES, requiredFields: ["product"] as const };
