@@ -4,7 +4,11 @@ export type ErrorCode =
   | "file_unreadable" // the CSV or rules file cannot be opened or read
   | "rules_invalid" // config.yaml does not parse or breaks its schema
   | "csv_header" // missing, duplicate or unknown column, or no header at all
-  | "csv_syntax" // unterminated quote, or text after a closing quote
+  | "csv_unclosed_quote" // a quoted field never closes
+  | "csv_invalid_closing_quote" // text after a closing quote
+  | "csv_invalid_opening_quote" // a quote inside a field that does not start with one
+  | "csv_record_too_long" // one record holds more than the limit (usually a quote that never closes)
+  | "csv_syntax" // any other CSV syntax error
   | "csv_encoding" // invalid UTF-8 or a NUL byte
   | "db_unreachable" // no connection before the wait timeout
   | "db_auth" // the server refused the credentials

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { CsvParser, readHeader, type HeaderLayout } from "./csv";
+import { CsvReader, readHeader, type HeaderLayout } from "./csv";
 import { describe, SalesDbError } from "./errors";
 import { emptyByRule, type Reject, type ValidationReport } from "./report";
 import type { RuleSet } from "./rules";
@@ -27,7 +27,7 @@ export interface EncoderOptions {
  * Validation runs inline, so the file is read once and memory stays flat whatever its size.
  */
 export class SalesEncoder extends Transform {
-  private readonly parser: CsvParser;
+  private readonly parser: CsvReader;
   private readonly validator: SaleValidator;
   private readonly hash = createHash("sha256");
   private readonly options: EncoderOptions;
@@ -48,7 +48,7 @@ export class SalesEncoder extends Transform {
     this.maxRejects = options.maxRejects ?? 10_000;
     this.chunkSize = options.chunkSize ?? 64 * 1024;
     this.validator = new SaleValidator(options.rules);
-    this.parser = new CsvParser(options.file, (fields, line, plain) => this.onRecord(fields, line, plain));
+    this.parser = new CsvReader(options.file, (fields, line, plain) => this.onRecord(fields, line, plain));
   }
 
   /** The report, once the stream has finished. */

@@ -1,14 +1,14 @@
 import { expect } from "chai";
-import { CsvParser, MAX_RECORD_CHARS, readHeader } from "../../loader/csv";
+import { CsvReader, readHeader } from "../../loader/csv";
 import { SalesDbError } from "../../loader/errors";
 
 type Parsed = { fields: string[]; line: number }[];
 
 /** Parses `input`, fed in pieces cut at `cuts` byte offsets, to check chunk boundaries never matter. */
-function parse(input: string | Buffer, cuts: number[] = []): Parsed {
+function parse(input: string | Buffer, cuts: number[] = [], maxRecordSize?: number): Parsed {
   const bytes = typeof input === "string" ? Buffer.from(input, "utf8") : input;
   const records: Parsed = [];
-  const parser = new CsvParser("t.csv", (fields, line) => records.push({ fields, line }));
+  const parser = new CsvReader("t.csv", (fields, line) => records.push({ fields, line }), maxRecordSize);
   let start = 0;
   for (const cut of [...cuts, bytes.length]) {
     parser.write(bytes.subarray(start, cut));
@@ -18,9 +18,9 @@ function parse(input: string | Buffer, cuts: number[] = []): Parsed {
   return records;
 }
 
-function parseError(input: string | Buffer): SalesDbError {
+function parseError(input: string | Buffer, maxRecordSize?: number): SalesDbError {
   try {
-    parse(input);
+    parse(input, [], maxRecordSize);
   } catch (error) {
     expect(error).to.be.instanceOf(SalesDbError);
     return error as SalesDbError;
@@ -59,10 +59,6 @@ describe("csv", () => {
     ]);
   });
 
-  it("keeps a quote inside an unquoted field as text", () => {
-    expect(parse('Halal 12" screen,1,2\n')[0]?.fields).to.deep.equal(['Halal 12" screen', "1", "2"]);
-  });
-
   it("gives the same records whatever the chunk boundaries, multi-byte characters included", () => {
     const text = 'p,q\n"a,""b""\nc",Ünïcødé €\r\nplain,"x"\n"end",é';
     const bytes = Buffer.from(text, "utf8");
@@ -80,19 +76,51 @@ describe("csv", () => {
   });
 
   describe("structural errors", () => {
-    it("an unterminated quote names the line where the field opened", () => {
+    it("an unclosed quote names the line where the field opened", () => {
       const error = parseError('a,b\n1,2\n"open,3\nmore\n');
-      expect(error.code).to.equal("csv_syntax");
+      expect(error.code).to.equal("csv_unclosed_quote");
       expect(error.line).to.equal(3);
       expect(error.message).to.equal(
-        "t.csv:3: unterminated quoted field (the quote opened on this line never closes)",
+        "t.csv:3: a quoted field opens on this line and never closes (add the closing quote)",
       );
     });
 
-    it("text after a closing quote is an error with its line", () => {
-      const error = parseError('a,b\n"x"y,1\n');
-      expect(error.code).to.equal("csv_syntax");
-      expect(error.message).to.match(/^t\.csv:2: unexpected text after a closing quote/);
+    it("names the line of the unclosed field, not of its record, when an earlier field spans lines", () => {
+      const error = parseError('a,b\n"two\nlines",\n"open\n');
+      expect([error.code, error.line]).to.deep.equal(["csv_unclosed_quote", 4]);
+    });
+
+    it("text after a closing quote is its own error, with its line", () => {
+      const error = parseError('a,b\n1,2\n"x"y,1\n');
+      expect([error.code, error.line]).to.deep.equal(["csv_invalid_closing_quote", 3]);
+      expect(error.message).to.match(/^t\.csv:3: text follows the closing quote/);
+    });
+
+    it("a quote inside an unquoted field is its own error, with its line (quotes are strict RFC 4180)", () => {
+      const error = parseError('a,b\nHalal 12" screen,1\n');
+      expect([error.code, error.line]).to.deep.equal(["csv_invalid_opening_quote", 2]);
+      expect(error.message).to.include('write the quote twice: "12"" screen"');
+    });
+
+    it("csv-parse's errors map to distinct codes of ours", () => {
+      const codes = [
+        parseError('a\n"open'),
+        parseError('a\n"x"y\n'),
+        parseError('a\nx"y\n'),
+        parseError(`a\n${"x".repeat(100)}\n`, 50),
+      ].map((error) => error.code);
+      expect(new Set(codes).size).to.equal(4);
+      expect(codes).not.to.include("csv_syntax");
+    });
+
+    it("a quote-free line over the record limit is refused by csv-parse's count, with its line", () => {
+      const error = parseError(`a\n1\n${"x".repeat(60)}\n`, 50);
+      expect([error.code, error.line]).to.deep.equal(["csv_record_too_long", 3]);
+      expect(error.message).to.equal(
+        "t.csv:3: record longer than 50 characters (a quote that never closes?)",
+      );
+      // Commas are not field content: 60 characters of text, 30 of content, is a record.
+      expect(parse(`a\n${"x,".repeat(30)}\n`, [], 50)[1]?.fields).to.have.length(31);
     });
 
     it("invalid UTF-8 names the line", () => {
@@ -112,21 +140,26 @@ describe("csv", () => {
       expect(error.line).to.equal(4);
     });
 
-    it("a record that never ends fails once it exceeds the size cap, so memory stays flat", () => {
-      const records: Parsed = [];
-      const parser = new CsvParser("t.csv", (fields, line) => records.push({ fields, line }));
-      parser.write(Buffer.from('a,b\n"'));
-      const chunk = Buffer.alloc(64 * 1024, "x");
-      let error: unknown;
-      try {
-        for (let written = 0; written <= MAX_RECORD_CHARS + chunk.length; written += chunk.length)
-          parser.write(chunk);
-      } catch (e) {
-        error = e;
-      }
-      expect((error as SalesDbError).code).to.equal("csv_syntax");
-      expect((error as SalesDbError).line).to.equal(2);
-    });
+    for (const [what, opening] of [
+      ["an unclosed quote", '"'],
+      ["a line without end", ""],
+    ] as const) {
+      it(`${what} fails within 4 × the record limit of text, so memory stays flat`, () => {
+        const parser = new CsvReader("t.csv", () => {}, 1000);
+        parser.write(Buffer.from(`a,b\n${opening}`));
+        const chunk = Buffer.alloc(500, "x");
+        let written = 0;
+        let error: unknown;
+        try {
+          for (; written < 100_000; written += chunk.length) parser.write(chunk);
+        } catch (e) {
+          error = e;
+        }
+        expect(written).to.be.at.most(4 * 1000);
+        expect((error as SalesDbError).code).to.equal("csv_record_too_long");
+        expect((error as SalesDbError).line).to.equal(2);
+      });
+    }
   });
 
   describe("header", () => {

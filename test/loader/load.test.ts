@@ -113,7 +113,7 @@ describe("load (real PostgreSQL)", () => {
     const bad = await files.write("bad.csv", `${validRows(1_999)}"Halal Broken,10,1\n`);
     const error = await load(bad).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(SalesDbError);
-    expect((error as SalesDbError).code).to.equal("csv_syntax");
+    expect((error as SalesDbError).code).to.equal("csv_unclosed_quote");
     expect((error as SalesDbError).line).to.equal(2_001);
     expect(await rows()).to.have.length(3);
     const leftovers = await db.query("SELECT relname FROM pg_class WHERE relname = 'sales__loading'");
