@@ -1,79 +1,60 @@
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "../loader/embedded";
 import { dropSales } from "../loader/load";
 import { projectRoot } from "../loader/project";
+import { generateSales } from "./generate";
+import { median } from "./stats";
 
 /**
- * `npm run bench [-- --rows 5000000 --runs 5]`: the validated load (`sales-db load`) against a raw
- * `psql \copy` of the same file into an unvalidated text table, alternating runs on one server.
+ * `npm run bench [-- --rows 5000000 --runs 5 --clean]`: on one embedded server, in alternating runs, a raw
+ * `psql \copy` of the file into an unvalidated text table (the baseline), `sales-db load` as users run it (default
+ * logging: one WARNING line per invalid row, stderr to /dev/null), the same with `-q`, and a reload of the
+ * unchanged file. The file is realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean`
+ * makes every row valid and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS.
  */
 const { values } = parseArgs({
   options: {
     rows: { type: "string", default: "1000000" },
-    runs: { type: "string", default: "3" },
+    runs: { type: "string", default: "5" },
+    clean: { type: "boolean", default: false },
     "database-url": { type: "string" },
   },
 });
 const ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 
-/** Synthetic sales: ~2% invalid rows of several kinds, ~1% quoted names with commas. */
-async function generate(file: string, rows: number): Promise<void> {
-  const out = createWriteStream(file);
-  let buffer = "product,price,quantity\n";
-  for (let i = 0; i < rows; i++) {
-    const kind = i % 100;
-    if (kind === 7) buffer += `Monitor ${i},${(i % 900) + 10}.99,${(i % 90) + 1}\n`;
-    else if (kind === 42) buffer += `Halal Item ${i},invalid,3\n`;
-    else if (kind === 99) buffer += `"Halal Box, large ${i}",${(i % 900) + 10}.5,${(i % 90) + 1}\n`;
-    else buffer += `Halal Item ${i},${(i % 900) + 10}.${i % 100},${(i % 90) + 1}\n`;
-    if (buffer.length > 1 << 16) {
-      if (!out.write(buffer)) await once(out, "drain");
-      buffer = "";
-    }
-  }
-  out.end(buffer);
-  await once(out, "finish");
-}
-
 interface Timed {
   seconds: number;
-  maxRssMb?: number;
+  peakRssMb?: number;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
-  return new Promise((resolve, reject) => {
+/** Runs a command to completion; `stderr: "ignore"` sends it to /dev/null, as a user's redirect would. */
+function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; quietStderr?: boolean } = {},
+) {
+  return new Promise<number>((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "ignore", options.quietStderr ? "ignore" : "pipe"],
     });
     let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stderr?.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr.trim()}`));
-      const rss = /RSS_KB=(\d+)/.exec(stderr);
-      resolve({ seconds, maxRssMb: rss ? Number(rss[1]) / 1024 : undefined });
+      if (code !== 0) reject(new Error(`${command} ${args[0]} exited ${code}: ${stderr.trim()}`));
+      else resolve(seconds);
     });
   });
 }
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const root = projectRoot();
@@ -82,51 +63,85 @@ async function main(): Promise<void> {
   const url = values["database-url"] ?? server!.connectionString;
   try {
     const csv = join(dir, "sales.csv");
-    process.stderr.write(`generating ${ROWS.toLocaleString("en")} rows...\n`);
-    await generate(csv, ROWS);
+    process.stderr.write(
+      `generating ${ROWS.toLocaleString("en")} ${values.clean ? "clean" : "realistic"} rows...\n`,
+    );
+    const mix = await generateSales(csv, ROWS, values.clean);
     const client = new Client({ connectionString: url });
     await client.connect();
     await client.query(
       "DROP TABLE IF EXISTS raw_sales; CREATE TABLE raw_sales (product text, price text, quantity text)",
     );
 
-    const raw: Timed[] = [];
-    const validated: Timed[] = [];
+    const rssFile = join(dir, "rss");
+    /** `sales-db load` through the launcher (its shebang and heap cap), as users run it; the probe records peak RSS. */
+    const load = async (extra: string[], logging: boolean): Promise<Timed> => {
+      const args = ["load", "--csv", csv, "--rules", join(root, "data/config.yaml"), "--database-url", url];
+      const seconds = await run(join(root, "bin/sales-db.js"), [...args, ...extra], {
+        env: {
+          NODE_OPTIONS: `--require ${join(root, "dist/bench/rss-probe.js")}`,
+          SALES_DB_BENCH_RSS_FILE: rssFile,
+        },
+        quietStderr: logging,
+      });
+      return { seconds, peakRssMb: Number(await readFile(rssFile, "utf8")) / 1024 };
+    };
+
+    const times: Record<"raw" | "logged" | "quiet" | "reload", Timed[]> = {
+      raw: [],
+      logged: [],
+      quiet: [],
+      reload: [],
+    };
     for (let i = 0; i < RUNS; i++) {
       await client.query("TRUNCATE raw_sales; CHECKPOINT");
-      raw.push(
-        await run("psql", [url, "-q", "-c", `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`]),
-      );
-      await dropSales({ connectionString: url }); // otherwise the reload would be skipped as unchanged
+      times.raw.push({
+        seconds: await run("psql", [
+          url,
+          "-q",
+          "-c",
+          `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`,
+        ]),
+      });
+      await dropSales({ connectionString: url }); // a fresh load each time, not a reload of the same rows
       await client.query("CHECKPOINT");
-      validated.push(
-        // Run as users do (through the launcher's shebang and its heap cap); the probe rides on NODE_OPTIONS.
-        await run(
-          join(root, "bin/sales-db.js"),
-          ["load", "--csv", csv, "--rules", join(root, "data/config.yaml"), "--quiet", "--database-url", url],
-          { NODE_OPTIONS: `--require ${join(root, "dist/bench/rss-probe.js")}` },
-        ),
-      );
+      times.logged.push(await load([], true));
+      await dropSales({ connectionString: url });
+      await client.query("CHECKPOINT");
+      times.quiet.push(await load(["-q"], false));
+      times.reload.push(await load([], true)); // the same file again: the table already holds these rows
+      const last = (name: keyof typeof times) => times[name][i]!.seconds.toFixed(2);
       process.stderr.write(
-        `run ${i + 1}/${RUNS}: psql \\copy ${raw[i]!.seconds.toFixed(2)}s, sales-db load ${validated[i]!.seconds.toFixed(2)}s\n`,
+        `run ${i + 1}/${RUNS}: psql \\copy ${last("raw")}s, load ${last("logged")}s, load -q ${last("quiet")}s, ` +
+          `reload unchanged ${last("reload")}s\n`,
       );
     }
     const [count] = (await client.query<{ n: string }>("SELECT count(*) AS n FROM sales")).rows;
     await client.end();
 
-    const rawMedian = median(raw.map((t) => t.seconds));
-    const ourMedian = median(validated.map((t) => t.seconds));
-    const peakRss = Math.max(...validated.map((t) => t.maxRssMb ?? 0));
+    const medianOf = (name: keyof typeof times) => median(times[name].map((t) => t.seconds));
+    const peakOf = (name: keyof typeof times) => round(Math.max(...times[name].map((t) => t.peakRssMb ?? 0)));
+    const raw = medianOf("raw");
     const result = {
       rows: ROWS,
+      invalidRows: mix.invalid,
+      quotedRows: mix.quoted,
       runs: RUNS,
       loadedRows: Number(count?.n),
-      rawCopyMedianSeconds: round(rawMedian),
-      validatedLoadMedianSeconds: round(ourMedian),
-      ratio: round(ourMedian / rawMedian),
-      rawCopyRowsPerSecond: Math.round(ROWS / rawMedian),
-      validatedRowsPerSecond: Math.round(ROWS / ourMedian),
-      peakRssMb: round(peakRss),
+      medianSeconds: {
+        rawCopy: round(medianOf("raw")),
+        load: round(medianOf("logged")),
+        loadQuiet: round(medianOf("quiet")),
+        reloadUnchanged: round(medianOf("reload")),
+      },
+      ratioToRawCopy: {
+        load: round(medianOf("logged") / raw),
+        loadQuiet: round(medianOf("quiet") / raw),
+        reloadUnchanged: round(medianOf("reload") / raw),
+      },
+      reloadShareOfLoad: round(medianOf("reload") / medianOf("logged")),
+      rowsPerSecond: { rawCopy: Math.round(ROWS / raw), load: Math.round(ROWS / medianOf("logged")) },
+      peakRssMb: { load: peakOf("logged"), loadQuiet: peakOf("quiet"), reloadUnchanged: peakOf("reload") },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {

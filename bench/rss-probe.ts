@@ -1,4 +1,8 @@
-// Preloaded into the CLI by the benchmark (`node --require`): reports the process's peak RSS when it exits.
+import { writeFileSync } from "node:fs";
+
+// Preloaded into the CLI by the benchmark (`node --require`): records the process's peak RSS (KiB) when it exits,
+// in the file the benchmark names, so that stderr can go to /dev/null as a user's would.
 process.on("exit", () => {
-  process.stderr.write(`\nRSS_KB=${process.resourceUsage().maxRSS}\n`);
+  const file = process.env.SALES_DB_BENCH_RSS_FILE;
+  if (file) writeFileSync(file, String(process.resourceUsage().maxRSS));
 });

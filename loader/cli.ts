@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { runDemo } from "./demo";
 import { isSalesDbError, SalesDbError } from "./errors";
 import { loadSales } from "./load";
-import { createLogger, rejectLogger, type LogLevel } from "./log";
+import { createLogger, rejectLogger, type Logger, type LogLevel } from "./log";
 import { createProgressBar } from "./progress";
 import {
   checkRejectedShare,
@@ -53,9 +53,11 @@ const OPTIONS = {
 
 /** Runs the `sales-db` command and returns its exit status. User errors are one line on stderr, never a stack. */
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  const session: Session = {};
   try {
-    return await run(argv, io);
+    return await run(argv, io, session);
   } catch (error) {
+    session.logger?.flush?.(); // buffered warnings come before the error line
     if (isSalesDbError(error)) {
       io.stderr.write(`sales-db: ${error.message}\n`);
       return error.code === "usage" ? 2 : 1;
@@ -64,10 +66,17 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
       `sales-db: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     return 70;
+  } finally {
+    session.logger?.flush?.();
   }
 }
 
-async function run(argv: readonly string[], io: CliIo): Promise<number> {
+/** What `main` must still reach when `run` fails: the logger, to flush its buffered warnings. */
+interface Session {
+  logger?: Logger;
+}
+
+async function run(argv: readonly string[], io: CliIo, session: Session): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -83,7 +92,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   if (positionals.length > 1) throw usage(`unexpected argument "${positionals[1]}"`);
 
   const level: LogLevel = values.quiet ? "error" : values.verbose ? "debug" : "info";
-  const logger = createLogger(level, io.stderr);
+  const logger = (session.logger = createLogger(level, io.stderr));
 
   if (command === "demo") {
     await runDemo({ logger, out: io.stdout });

@@ -42,8 +42,9 @@ export const CSV_PARSE_CODES: Readonly<Record<string, ErrorCode>> = {
  * for the fast path, is parsed by it, and its errors keep their distinctions (see CSV_PARSE_CODES). What this class
  * still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
- *   bench's 1M-row file (2 cores, Node 20) csv-parse alone takes about 2.5 s of CPU, this reader 0.55 s.
- *   A realistic file has few quoted fields, so csv-parse sees few records.
+ *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.06 s of CPU and this reader 0.34 s
+ *   (`npm run bench:parser`, median of 5, Node 20); the whole encoder 0.89 s. Quoted fields are rare in real files,
+ *   so csv-parse sees few records.
  * - Decoding: the chunk is checked and decoded once (isUtf8 + toString); csv-parse decodes field by field and
  *   turns invalid UTF-8 into U+FFFD silently. Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) are refused
  *   with their line.

@@ -118,7 +118,7 @@ export class SalesEncoder extends Transform {
       this.reject({
         line,
         rules: broken,
-        values: { product: kept(product), price: kept(price), quantity: kept(quantity) },
+        values: { product: cut(product), price: cut(price), quantity: cut(quantity) },
       });
       return;
     }
@@ -130,7 +130,7 @@ export class SalesEncoder extends Transform {
   private reject(reject: Reject): void {
     this.rejected++;
     for (const rule of reject.rules) this.byRule[rule]++;
-    if (this.rejects.length < this.maxRejects) this.rejects.push(reject);
+    if (this.rejects.length < this.maxRejects) this.rejects.push(kept(reject));
     this.options.onReject?.(reject);
   }
 
@@ -147,20 +147,26 @@ export class SalesEncoder extends Transform {
 /** Longest raw value a reject keeps; longer ones are cut and marked with an ellipsis. */
 const MAX_KEPT_CHARS = 1000;
 
+function cut(value: string): string {
+  return value.length > MAX_KEPT_CHARS ? `${value.slice(0, MAX_KEPT_CHARS)}…` : value;
+}
+
 /**
- * A copy of a field for a reject that outlives its chunk. Fields are slices of the chunk's decoded text, and a
- * kept slice would keep the whole chunk alive; a few hundred rejects across a large file would exhaust the heap.
+ * A copy of a reject that outlives its chunk. Fields are slices of the chunk's decoded text, and a kept slice would
+ * keep the whole chunk alive; a few hundred rejects across a large file would exhaust the heap. Only listed rejects
+ * are copied: the log formats the others at once.
  */
-function kept(value: string): string {
-  const cut = value.length > MAX_KEPT_CHARS ? `${value.slice(0, MAX_KEPT_CHARS)}…` : value;
-  return Buffer.from(cut, "utf8").toString("utf8");
+function kept(reject: Reject): Reject {
+  const values: Record<string, string> = {};
+  for (const [column, value] of Object.entries(reject.values)) values[column] = Buffer.from(value).toString();
+  return { ...reject, values };
 }
 
 function presentValues(fields: readonly string[], header: HeaderLayout): Reject["values"] {
   const values: Record<string, string> = {};
   for (const [column, index] of Object.entries(header.positions)) {
     const value = fields[index];
-    if (value !== undefined) values[column] = kept(value);
+    if (value !== undefined) values[column] = cut(value);
   }
   return values;
 }

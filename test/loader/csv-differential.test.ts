@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { CsvError, parse } from "csv-parse/sync";
 import { CSV_PARSE_CODES, csvOptions, CsvReader } from "../../loader/csv";
+import { seededRandom } from "../../bench/random";
 import { SalesDbError } from "../../loader/errors";
 
 /**
@@ -88,18 +89,6 @@ function countLf(bytes: Uint8Array): number {
   return count;
 }
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Random = () => number;
 const pick = <T>(rnd: Random, items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 const int = (rnd: Random, max: number) => Math.floor(rnd() * (max + 1));
@@ -168,7 +157,7 @@ describe("csv: differential against plain csv-parse", function () {
 
   function check(name: string, cases: number, maxRecordSize: number, make: (rnd: Random) => string) {
     it(`${name}: ${cases} inputs, chunked at every boundary, same records and lines or same error (seed ${SEED})`, () => {
-      const rnd = random(SEED ^ cases ^ maxRecordSize);
+      const rnd = seededRandom(SEED ^ cases ^ maxRecordSize);
       let errors = 0;
       let records = 0;
       for (let n = 0; n < cases; n++) {

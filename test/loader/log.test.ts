@@ -1,0 +1,69 @@
+import { expect } from "chai";
+import { Writable } from "node:stream";
+import { createLogger, formatTimestamp, rejectLogger } from "../../loader/log";
+
+/** A stream that records each write. */
+function recorder() {
+  const writes: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString());
+      done();
+    },
+  });
+  return { out, writes, text: () => writes.join("") };
+}
+
+const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (DEBUG|INFO|WARNING|ERROR) - .*$/;
+
+describe("log", () => {
+  it("formats timestamps as Python's logging does", () => {
+    expect(formatTimestamp(new Date(2025, 3, 5, 9, 7, 3, 45))).to.equal("2025-04-05 09:07:03,045");
+  });
+
+  it("writes many warnings in a few large chunks, every line in the spec's format", () => {
+    const { out, writes, text } = recorder();
+    const logger = createLogger("info", out);
+    for (let i = 0; i < 5000; i++)
+      logger.warning(`Invalid sale: line ${i + 2} [product_prefix]: product="x${i}"`);
+    logger.flush?.();
+    const lines = text().trimEnd().split("\n");
+    expect(lines).to.have.length(5000);
+    for (const line of lines) expect(line).to.match(LINE);
+    expect(lines[4999]).to.match(/ - WARNING - Invalid sale: line 5001 \[product_prefix\]: product="x4999"$/);
+    expect(writes.length).to.be.within(2, 10);
+    for (const write of writes.slice(0, -1)) expect(write.length).to.be.at.least(64 * 1024);
+  });
+
+  it("writes buffered warnings before a message of another level, keeping their order", () => {
+    const { out, writes, text } = recorder();
+    const logger = createLogger("info", out);
+    logger.warning("first");
+    logger.warning("second");
+    expect(writes).to.deep.equal([]);
+    logger.info("third");
+    expect(
+      text()
+        .trimEnd()
+        .split("\n")
+        .map((line) => line.replace(/^.* - /, "")),
+    ).to.deep.equal(["first", "second", "third"]);
+  });
+
+  it("writes a lone warning by itself within a short delay", async () => {
+    const { out, text } = recorder();
+    createLogger("info", out).warning("late");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(text()).to.match(/ - WARNING - late\n$/);
+  });
+
+  it("writes nothing below its level, and rejectLogger is off when warnings are", () => {
+    const { out, text } = recorder();
+    const logger = createLogger("error", out);
+    logger.warning("hidden");
+    logger.info("hidden");
+    logger.flush?.();
+    expect(text()).to.equal("");
+    expect(rejectLogger(logger)).to.equal(undefined);
+  });
+});
