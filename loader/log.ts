@@ -31,12 +31,14 @@ const LOG_DELAY_MS = 100;
 
 /**
  * Writes `timestamp - LEVEL - message` lines for every message at or above `level`. Warnings (one per rejected
- * row, so up to millions) are gathered and written in 64 KiB chunks, and their prefix is rebuilt only when the
- * millisecond changes: one write per line, each a system call on a file or pipe, and a Date formatted per line
- * cost about 1.5 s per 250k rejects. Other levels write at once, after any buffered warnings, so order is kept.
+ * row, so up to millions) are encoded into a 64 KiB buffer and written when it is full, and their prefix is rebuilt
+ * only when the millisecond changes: a write per line (a system call each on a file or pipe) and a Date formatted
+ * per line were most of logging's cost, and a buffer outside the JS heap keeps the lines waiting there from being
+ * copied by each garbage collection. Other levels write at once, after any buffered warnings, so order is kept.
  */
 export function createLogger(level: LogLevel = "info", out: NodeJS.WritableStream = process.stderr): Logger {
-  let buffered = "";
+  let chunk = Buffer.allocUnsafe(LOG_CHUNK);
+  let used = 0;
   let timer: NodeJS.Timeout | undefined;
   let prefixMs = -1;
   let prefixes: Partial<Record<LogLevel, string>> = {};
@@ -51,15 +53,20 @@ export function createLogger(level: LogLevel = "info", out: NodeJS.WritableStrea
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (buffered === "") return;
-    const text = buffered;
-    buffered = "";
-    out.write(text);
+    if (used === 0) return;
+    const full = chunk.subarray(0, used); // handed to the stream, which may hold it: the next lines get a new one
+    chunk = Buffer.allocUnsafe(LOG_CHUNK);
+    used = 0;
+    out.write(full);
   };
   const emit = (at: LogLevel) => (message: string) => {
     if (SEVERITY[at] < SEVERITY[level]) return;
-    buffered += `${prefix(at)}${message}\n`;
-    if (at !== "warning" || buffered.length >= LOG_CHUNK) flush();
+    const line = `${prefix(at)}${message}\n`;
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    if (used + line.length * 3 > LOG_CHUNK) flush();
+    if (line.length * 3 > LOG_CHUNK) out.write(line);
+    else used += chunk.write(line, used);
+    if (at !== "warning") flush();
     else timer ??= setTimeout(flush, LOG_DELAY_MS).unref();
   };
   return {
