@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
@@ -15,7 +15,10 @@ import { median } from "./stats";
  * `psql \copy` of the file into an unvalidated text table (the baseline), `sales-db load` as users run it (default
  * logging: one WARNING line per invalid row, stderr to /dev/null), the same with `-q`, and a reload of the
  * unchanged file. The file is realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean`
- * makes every row valid and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS.
+ * makes every row valid and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS, and the
+ * CPU seconds each variant used: the client's (not psql's) and the server backends' (read from /proc when the server
+ * runs on this machine). On a shared machine wall times swing with other work, and a load, which keeps two
+ * processes busy (Node and the server backend), suffers more than psql's one; CPU seconds do not swing as much.
  */
 const { values } = parseArgs({
   options: {
@@ -31,6 +34,30 @@ const RUNS = Number(values.runs);
 interface Timed {
   seconds: number;
   peakRssMb?: number;
+  clientCpu?: number;
+  serverCpu?: number;
+}
+
+/**
+ * CPU seconds of the server's exited backends so far (the postmaster's reaped children: cutime + cstime in
+ * /proc/PID/stat), or null when the server is not a local process we can see.
+ */
+async function serverCpuReader(client: Client): Promise<(() => Promise<number>) | null> {
+  try {
+    const { rows } = await client.query<{ pid: string }>(
+      "SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1) AS pid",
+    );
+    const stat = `/proc/${rows[0]?.pid}/stat`;
+    const ticks = 100; // USER_HZ on Linux
+    const read = async () => {
+      const fields = (await readFile(stat, "utf8")).split(") ")[1]!.split(" ");
+      return (Number(fields[13]) + Number(fields[14])) / ticks; // cutime, cstime (fields 16 and 17)
+    };
+    await read();
+    return read;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs a command to completion; `stderr: "ignore"` sends it to /dev/null, as a user's redirect would. */
@@ -73,19 +100,34 @@ async function main(): Promise<void> {
       "DROP TABLE IF EXISTS raw_sales; CREATE TABLE raw_sales (product text, price text, quantity text)",
     );
 
-    const rssFile = join(dir, "rss");
-    /** `sales-db load` through the launcher (its shebang and heap cap), as users run it; the probe records peak RSS. */
-    const load = async (extra: string[], logging: boolean): Promise<Timed> => {
-      const args = ["load", "--csv", csv, "--rules", join(root, "data/config.yaml"), "--database-url", url];
-      const seconds = await run(join(root, "bin/sales-db.js"), [...args, ...extra], {
-        env: {
-          NODE_OPTIONS: `--require ${join(root, "dist/bench/rss-probe.js")}`,
-          SALES_DB_BENCH_RSS_FILE: rssFile,
-        },
-        quietStderr: logging,
-      });
-      return { seconds, peakRssMb: Number(await readFile(rssFile, "utf8")) / 1024 };
+    const serverCpu = await serverCpuReader(client);
+    /** Runs `work`, adding the CPU seconds of the server backends that ran meanwhile (they have exited when it ends). */
+    const measured = async (work: () => Promise<Timed>): Promise<Timed> => {
+      const before = await serverCpu?.();
+      const timed = await work();
+      if (!serverCpu || before === undefined) return timed;
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the postmaster reaps the backend
+      return { ...timed, serverCpu: (await serverCpu()) - before };
     };
+
+    const probeFile = join(dir, "probe.json");
+    /** `sales-db load` through the launcher (its shebang and heap cap), as users run it; the probe records RSS and CPU. */
+    const load = (extra: string[], logging: boolean) =>
+      measured(async () => {
+        const args = ["load", "--csv", csv, "--rules", join(root, "data/config.yaml"), "--database-url", url];
+        const seconds = await run(join(root, "bin/sales-db.js"), [...args, ...extra], {
+          env: {
+            NODE_OPTIONS: `--require ${join(root, "dist/bench/rss-probe.js")}`,
+            SALES_DB_BENCH_PROBE_FILE: probeFile,
+          },
+          quietStderr: logging,
+        });
+        const probe = JSON.parse(await readFile(probeFile, "utf8")) as {
+          maxRssKb: number;
+          cpuSeconds: number;
+        };
+        return { seconds, peakRssMb: probe.maxRssKb / 1024, clientCpu: probe.cpuSeconds };
+      });
 
     const times: Record<"raw" | "logged" | "quiet" | "reload", Timed[]> = {
       raw: [],
@@ -95,14 +137,16 @@ async function main(): Promise<void> {
     };
     for (let i = 0; i < RUNS; i++) {
       await client.query("TRUNCATE raw_sales; CHECKPOINT");
-      times.raw.push({
-        seconds: await run("psql", [
-          url,
-          "-q",
-          "-c",
-          `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`,
-        ]),
-      });
+      times.raw.push(
+        await measured(async () => ({
+          seconds: await run("psql", [
+            url,
+            "-q",
+            "-c",
+            `\\copy raw_sales FROM '${csv}' WITH (FORMAT csv, HEADER true)`,
+          ]),
+        })),
+      );
       await dropSales({ connectionString: url }); // a fresh load each time, not a reload of the same rows
       await client.query("CHECKPOINT");
       times.logged.push(await load([], true));
@@ -121,6 +165,10 @@ async function main(): Promise<void> {
 
     const medianOf = (name: keyof typeof times) => median(times[name].map((t) => t.seconds));
     const peakOf = (name: keyof typeof times) => round(Math.max(...times[name].map((t) => t.peakRssMb ?? 0)));
+    const cpuOf = (name: keyof typeof times, part: "clientCpu" | "serverCpu") => {
+      const xs = times[name].map((t) => t[part]).filter((x): x is number => x !== undefined);
+      return xs.length > 0 ? round(median(xs)) : null;
+    };
     const raw = medianOf("raw");
     const result = {
       rows: ROWS,
@@ -142,6 +190,13 @@ async function main(): Promise<void> {
       reloadShareOfLoad: round(medianOf("reload") / medianOf("logged")),
       rowsPerSecond: { rawCopy: Math.round(ROWS / raw), load: Math.round(ROWS / medianOf("logged")) },
       peakRssMb: { load: peakOf("logged"), loadQuiet: peakOf("quiet"), reloadUnchanged: peakOf("reload") },
+      medianCpuSeconds: {
+        rawCopy: { psql: "not measured", server: cpuOf("raw", "serverCpu") },
+        load: { node: cpuOf("logged", "clientCpu"), server: cpuOf("logged", "serverCpu") },
+        loadQuiet: { node: cpuOf("quiet", "clientCpu"), server: cpuOf("quiet", "serverCpu") },
+        reloadUnchanged: { node: cpuOf("reload", "clientCpu"), server: cpuOf("reload", "serverCpu") },
+      },
+      loadAverageAtEnd: loadavg().map(round),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {

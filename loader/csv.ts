@@ -9,7 +9,7 @@ import { COLUMNS, type Column } from "./rules";
  */
 export type RecordHandler = (fields: string[], line: number, plain: boolean) => void;
 
-/** csv-parse's `max_record_size`: the most characters of field content one record may hold. */
+/** csv-parse's `max_record_size`: about the most field content (1 MiB) one record may hold. */
 export const MAX_RECORD_SIZE = 1 << 20;
 
 /**
@@ -43,7 +43,7 @@ export const CSV_PARSE_CODES: Readonly<Record<string, ErrorCode>> = {
  * still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
  *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.06 s of CPU and this reader 0.34 s
- *   (`npm run bench:parser`, median of 5, Node 20); the whole encoder 0.89 s. Quoted fields are rare in real files,
+ *   (`npm run bench:parser`, median of 5, Node 20, shared 2-core machine); the whole encoder 0.89 s. Quoted fields are rare in real files,
  *   so csv-parse sees few records.
  * - Decoding: the chunk is checked and decoded once (isUtf8 + toString); csv-parse decodes field by field and
  *   turns invalid UTF-8 into U+FFFD silently. Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) are refused
@@ -54,7 +54,7 @@ export const CSV_PARSE_CODES: Readonly<Record<string, ErrorCode>> = {
  *   only, not quotes and commas, and the text must be held until the record ends.
  * Records that hold a quote are found by quote parity (a record ends at the first LF after an even number of
  * quotes, which is exactly where strict RFC 4180 ends it) and handed to csv-parse in one batch per chunk, as one
- * csv-parse call costs about 15 µs of setup.
+ * csv-parse call costs about 20 µs of setup.
  */
 export class CsvReader {
   /** Bytes of a character split across chunks, kept for the next chunk. */
