@@ -2,7 +2,8 @@
 # Stops the e2e node that node-up.sh started and removes what it left, here and in the host's fixed places:
 # kubelet, every container task and its shim, containerd (all by PID), the mounts under $E2E_WORKDIR/node (volumes,
 # rootfs snapshots, network namespaces), the bridge, the kubepods cgroups, the pod log links in
-# /var/log/containers, libcni's cached results, and $E2E_WORKDIR/node itself. Safe to run twice, or after a crash.
+# /var/log/containers, libcni's cached results, kubelet's device plugin socket in /var/lib/kubelet, and
+# $E2E_WORKDIR/node itself. Safe to run twice, or after a crash.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,7 +43,10 @@ node_pids() {
 log "stopping node $NODE_NAME"
 # kubelet first, so that it restarts nothing; then every container (pods' and sandboxes'), so that their shims exit.
 kubelet_pid=$(pid_of kubelet) && stop "$kubelet_pid"
+containers=()
 if [[ -S $CONTAINERD_SOCK ]]; then
+  # (A pod sandbox's id is its pause container's: libcni names its cached results after it.)
+  mapfile -t containers < <(timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io containers ls -q 2>/dev/null)
   for task in $(timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
     timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1
   done
@@ -71,6 +75,11 @@ done
 for link in /var/log/containers/*; do
   [[ -L $link && $(readlink "$link") == "$NODE_DIR/"* ]] && rm -f "$link"
 done
-rm -rf /var/lib/cni/results/"$CNI_NETWORK"-*
+# libcni caches every attachment (our bridge's and containerd's loopback) in /var/lib/cni/results.
+for id in "${containers[@]}"; do rm -f /var/lib/cni/results/*-"$id"-*; done
+rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
+# kubelet's device plugin socket has a fixed path, whatever --root-dir says.
+rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers 2>/dev/null
 rm -rf "$NODE_DIR"
 log "node $NODE_NAME is down"

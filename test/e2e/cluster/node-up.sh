@@ -162,7 +162,7 @@ imageGCLowThresholdPercent: 99
 YAML
 log "starting kubelet v$KUBE_VERSION as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)"
 "$E2E_BIN/kubelet" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$KUBECONFIG" \
-  --root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" \
+  --root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" --volume-plugin-dir "$NODE_DIR/volume-plugins" \
   --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1 >"$NODE_DIR/kubelet.log" 2>&1 &
 echo $! >"$NODE_DIR/kubelet.pid"
 for _ in $(seq 1 120); do
