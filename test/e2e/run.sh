@@ -135,6 +135,7 @@ wait_pod_ready() {
   done
   kubectl -n "$1" wait --for=condition=Ready --timeout=180s pod/postgres-0
 }
+pod_log() { timeout -k 5 30 kubectl -n "$1" logs postgres-0; }
 sales_rows() { query "SELECT product, price, quantity FROM sales ORDER BY product" "$@"; }
 ROWS_V1=$'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10'
 ROWS_V2=$'Halal Dates,12.5,7\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Tea,10,100'
@@ -189,7 +190,7 @@ up_checks() {
   # The seeder's first connection meets a PostgreSQL that is still running initdb: it must wait, not fail.
   stack up --yes --skip-preview || return 1
   say "up took $((SECONDS - up_started))s"
-  helm -n "$NS" status postgres | grep -q 'STATUS: deployed' || return 1
+  [[ $(helm -n "$NS" status postgres) == *'STATUS: deployed'* ]] || return 1
   [[ $(kubectl -n "$NS" get sts postgres -o jsonpath='{.status.readyReplicas}') == 1 ]] || return 1
   [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.status.phase}') == Bound ]] || return 1
   [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}') == 1Gi ]] ||
@@ -208,6 +209,8 @@ up_checks() {
   [[ $version == "PostgreSQL 17."* ]] || return 1
   # scram-sha-256 over TCP: a wrong password is refused.
   ! query "SELECT 1" "$NS" wrong-password || { echo "a wrong password was accepted"; return 1; }
+  # The first boot ran initdb (the entrypoint says so; a restart must not).
+  grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" || return 1
   # PGDATA is private to the server (the entrypoint's chmod 700 on every start, whatever fsGroup did).
   [[ $(timeout -k 5 30 kubectl -n "$NS" exec postgres-0 -- stat -c '%a %u' /var/lib/postgresql/data/pgdata) == "700 999" ]]
 }
@@ -251,8 +254,11 @@ secret_checks() {
   ! grep -q "$PASSWORD" "$WORK/state.json" || { echo "password in stack export"; return 1; }
   helm -n "$NS" get values postgres --all >"$WORK/values.yaml" || return 1
   ! grep -q "$PASSWORD" "$WORK/values.yaml" || { echo "password in helm values"; return 1; }
-  ! kubectl -n "$NS" get sts postgres -o yaml | grep -q "$PASSWORD" || { echo "password in the pod spec"; return 1; }
-  ! kubectl -n "$NS" logs postgres-0 | grep -q "$PASSWORD" || { echo "password in the container's log"; return 1; }
+  # (Output captured first: `grep -q` closing a pipe early would fail the pipeline under pipefail.)
+  local spec log
+  spec=$(kubectl -n "$NS" get sts postgres -o yaml) && log=$(pod_log "$NS") || return 1
+  ! grep -q "$PASSWORD" <<<"$spec" || { echo "password in the pod spec"; return 1; }
+  ! grep -q "$PASSWORD" <<<"$log" || { echo "password in the container's log"; return 1; }
 }
 step secret secret_checks
 
@@ -268,6 +274,8 @@ restart_checks() {
   done
   [[ -n $new_uid && $new_uid != "$old_uid" ]] || { echo "postgres-0 was not recreated"; return 1; }
   wait_pod_ready "$NS" || return 1
+  ! grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" ||
+    { echo "the restarted pod ran initdb again"; return 1; }
   expect_rows "$ROWS_V2" || return 1
   stack preview --expect-no-changes
 }
