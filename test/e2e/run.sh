@@ -36,10 +36,20 @@ step() {
   fi
 }
 
+stop_forward() {
+  if [[ -n $FORWARD_PID ]]; then
+    kill "$FORWARD_PID" 2>/dev/null || true
+    wait "$FORWARD_PID" 2>/dev/null || true
+    FORWARD_PID=
+  fi
+}
+# Runs on any exit; never stops half-way (no -e here), so the node and the control plane always go.
 cleanup() {
+  local status=$?
+  set +e
   stop_forward
   "$E2E/cluster/down.sh" >"$WORK/down.log" 2>&1 || say "teardown failed: see $WORK/down.log"
-  if [[ $failed -gt 0 ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
+  if [[ $failed -gt 0 || $status -ne 0 ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 # A TERM (from `timeout` or CI) or Ctrl-C still runs the cleanup: nothing is left running.
@@ -103,13 +113,6 @@ setup config configure e2e "namespace=$NS" createNamespace=false storageSize=1Gi
 say "setup: ready in $((SECONDS - started))s"
 
 # --- helpers: the pod, and psql through a port-forward to it ----------------------------------------------------
-stop_forward() {
-  if [[ -n $FORWARD_PID ]]; then
-    kill "$FORWARD_PID" 2>/dev/null || true
-    wait "$FORWARD_PID" 2>/dev/null || true
-    FORWARD_PID=
-  fi
-}
 # query SQL [NAMESPACE] [PASSWORD]: runs SQL in sales_db through `kubectl port-forward pod/postgres-0`.
 query() {
   local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status

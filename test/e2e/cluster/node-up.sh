@@ -124,7 +124,9 @@ ctr_ version >/dev/null || fail "containerd did not answer on $CONTAINERD_SOCK"
 import_image() {
   local image=$1 archive=$2
   timeout -k 5 120 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${image%:*}" "$archive" >/dev/null
-  ctr_ -n k8s.io images ls -q | grep -qxF "$image" || fail "importing $archive did not give $image"
+  local images
+  images=$(ctr_ -n k8s.io images ls -q)
+  grep -qxF "$image" <<<"$images" || fail "importing $archive did not give $image (images: ${images//$'\n'/ })"
 }
 import_image "$E2E_PAUSE_IMAGE" "$E2E_PAUSE_ARCHIVE"
 import_image "$E2E_POSTGRES_IMAGE" "$E2E_POSTGRES_ARCHIVE"
