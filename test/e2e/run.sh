@@ -294,6 +294,7 @@ drift_checks() {
     return 1
   fi
   cat "$WORK/drift-refresh.txt"
+  grep -Eq '~ +pulumi-nodejs:dynamic/seed:SalesSeed sales-seed update' "$WORK/drift-refresh.txt" || return 1
   stack refresh --yes || return 1
   stack up --yes --skip-preview || return 1
   expect_rows "$ROWS_V2"
@@ -304,10 +305,12 @@ step drift drift_checks
 destroy_checks() {
   stack destroy --yes --skip-preview || return 1
   local left
-  left=$(kubectl -n "$NS" get statefulset,service,secret,pod -o name | grep -v 'secret/default-token' || true)
+  left=$(kubectl -n "$NS" get statefulset,service,secret -o name | grep -v 'secret/default-token' || true)
   [[ -z $left ]] || { echo "left behind: $left"; return 1; }
   [[ -z $(helm -n "$NS" list -q) ]] || { echo "release still listed"; return 1; }
-  # pvcRetention=Delete: the StatefulSet owns its PVC, and the garbage collector removes it.
+  # The pod stops for real (PostgreSQL's shutdown), and then, pvcRetention=Delete: the StatefulSet owns its PVC,
+  # and the garbage collector removes it.
+  kubectl -n "$NS" wait --for=delete pod/postgres-0 --timeout=120s || return 1
   for _ in $(seq 1 60); do
     kubectl -n "$NS" get pvc postgres-data-postgres-0 >/dev/null 2>&1 || return 0
     sleep 1
