@@ -138,6 +138,13 @@ wait_pod_ready() {
   done
   kubectl -n "$1" wait --for=condition=Ready --timeout=180s pod/postgres-0
 }
+# no_pulls: containerd was never asked to pull an image (pods may dial nothing outside this machine).
+# (containerd logs every CRI call at info level: RunPodSandbox must be there for the absence to mean anything.)
+no_pulls() {
+  local log=$E2E_WORKDIR/node/containerd.log
+  grep -q 'RunPodSandbox' "$log" || { echo "containerd's log shows no CRI calls"; return 1; }
+  ! grep -F 'PullImage' "$log" || { echo "containerd pulled an image"; return 1; }
+}
 pod_log() { timeout -k 5 30 kubectl -n "$1" logs postgres-0; }
 sales_rows() { query "SELECT product, price, quantity FROM sales ORDER BY product" "$@"; }
 ROWS_V1=$'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10'
@@ -215,7 +222,9 @@ up_checks() {
   # The first boot ran initdb (the entrypoint says so; a restart must not).
   grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" || return 1
   # PGDATA is private to the server (the entrypoint's chmod 700 on every start, whatever fsGroup did).
-  [[ $(timeout -k 5 30 kubectl -n "$NS" exec postgres-0 -- stat -c '%a %u' /var/lib/postgresql/data/pgdata) == "700 999" ]]
+  [[ $(timeout -k 5 30 kubectl -n "$NS" exec postgres-0 -- stat -c '%a %u' /var/lib/postgresql/data/pgdata) == "700 999" ]] ||
+    return 1
+  no_pulls
 }
 step up up_checks
 # Whatever happened, show the run's output of the step in the summary (runtime and server version).
@@ -347,7 +356,8 @@ retain_checks() {
   expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
   [[ $(query "SELECT note FROM e2e_mark" "$RETAIN_NS") == "before destroy" ]] ||
     { echo "the data written before the destroy is gone"; return 1; }
-  stack_on e2e-retain destroy --yes --skip-preview
+  stack_on e2e-retain destroy --yes --skip-preview || return 1
+  no_pulls
 }
 step retain retain_checks
 

@@ -48,8 +48,9 @@ NODE_IP=${E2E_NODE_IP:-$(ip -4 -o addr show scope global | awk '{sub(/\/.*/, "",
 mkdir -p "$NODE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,certs.d/_default}
 
 # --- containerd -------------------------------------------------------------------------------------------------
-# Any pull at all (none is expected: every image is imported and the chart pulls IfNotPresent) goes to a closed
-# local port instead of a registry.
+# No pull is expected: every image the run uses is imported below, before kubelet starts, and the chart pulls
+# IfNotPresent (run.sh checks containerd's log for PullImage). As a second guard, the `_default` host folder
+# sends any registry to a closed local port (for containerd versions that read it; 1.6 may not).
 printf 'server = "http://127.0.0.1:1"\n' >"$NODE_DIR/certs.d/_default/hosts.toml"
 cat >"$NODE_DIR/containerd/config.toml" <<TOML
 version = 2
