@@ -341,7 +341,7 @@ retain_checks() {
   [[ $(kubectl get namespace "$RETAIN_NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}') == restricted ]] ||
     { echo "namespace $RETAIN_NS is not labelled enforce=restricted"; return 1; }
   [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]] || return 1
-  volume=$(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}')
+  volume=$(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') && [[ -n $volume ]] || return 1
   expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
   # A mark only this volume holds: a fresh volume (or a re-seed) could not have it.
   query "CREATE TABLE e2e_mark AS SELECT 'before destroy'::text AS note" "$RETAIN_NS" || return 1
