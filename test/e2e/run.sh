@@ -113,21 +113,41 @@ setup config configure e2e "namespace=$NS" createNamespace=false storageSize=1Gi
 say "setup: ready in $((SECONDS - started))s"
 
 # --- helpers: the pod, and psql through a port-forward to it ----------------------------------------------------
-# query SQL [NAMESPACE] [PASSWORD]: runs SQL in sales_db through `kubectl port-forward pod/postgres-0`.
-query() {
-  local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status
-  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  timeout -k 5 120 kubectl -n "$ns" port-forward pod/postgres-0 "$port:5432" >"$WORK/port-forward.log" 2>&1 &
+# start_forward NAMESPACE PORT: `kubectl port-forward pod/postgres-0 PORT:5432` in the background, once it listens.
+start_forward() {
+  timeout -k 5 120 kubectl -n "$1" port-forward pod/postgres-0 "$2:5432" >"$WORK/port-forward.log" 2>&1 &
   FORWARD_PID=$!
   # Wait for kubectl's own line, not a probe connection: every connection is a stream to the pod.
-  for _ in $(seq 1 50); do
-    grep -q '^Forwarding from' "$WORK/port-forward.log" && break
+  for _ in $(seq 1 150); do
+    grep -q '^Forwarding from' "$WORK/port-forward.log" && return 0
+    kill -0 "$FORWARD_PID" 2>/dev/null || break
     sleep 0.2
   done
-  status=0
-  PGCONNECT_TIMEOUT=10 PGPASSWORD=$password timeout -k 5 60 \
-    psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -v ON_ERROR_STOP=1 -AtF, -c "$sql" || status=$?
+  cat "$WORK/port-forward.log"
   stop_forward
+  return 1
+}
+# query SQL [NAMESPACE] [PASSWORD]: runs SQL in sales_db through a port-forward to postgres-0. A forward that does
+# not come up, or a connection it refuses or drops, is retried (twice); an answer of the server is not.
+query() {
+  local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status attempt
+  for attempt in 1 2 3; do
+    port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    status=0
+    : >"$WORK/psql.err"
+    if start_forward "$ns" "$port"; then
+      PGCONNECT_TIMEOUT=10 PGPASSWORD=$password timeout -k 5 60 \
+        psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -v ON_ERROR_STOP=1 -AtF, -c "$sql" 2>"$WORK/psql.err" ||
+        status=$?
+      stop_forward
+      grep -Eq 'Connection refused|closed the connection unexpectedly|timeout expired' "$WORK/psql.err" || break
+    else
+      status=1
+    fi
+    echo "port-forward attempt $attempt failed" >&2
+    sleep 1
+  done
+  cat "$WORK/psql.err" >&2
   return $status
 }
 # wait_pod_ready NAMESPACE: postgres-0 exists and is Ready (its readiness probe, pg_isready, passed on the node).
