@@ -60,7 +60,13 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       (args.createNamespace ?? true)
         ? new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: args.namespace } },
+            {
+              metadata: {
+                name: args.namespace,
+                // The chart's pod meets the restricted Pod Security Standard: enforce it for everything here.
+                labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+              },
+            },
             { parent: this, retainOnDelete: args.pvcRetention === "Retain" },
           )
         : undefined;

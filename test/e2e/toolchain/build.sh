@@ -5,7 +5,7 @@
 # wrapper module + go version + ldflags) matches and whose binaries exist is skipped.
 #
 # usage: test/e2e/toolchain/build.sh [tool...]
-#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm
+#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet
 #   (default: all). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
 #   E2E_DOWNLOAD_RETRIES (default 5), E2E_FORCE_REBUILD=1 to ignore stamps.
 set -euo pipefail
@@ -24,7 +24,7 @@ RETRIES=${E2E_DOWNLOAD_RETRIES:-5}
 STAMPS=$SALES_DB_E2E_CACHE/stamps
 mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$STAMPS"
 
-ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm)
+ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet)
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -47,12 +47,26 @@ download() {
   done
 }
 
+# The version ldflags of every Kubernetes binary, as hack/lib/version.sh sets them.
+kube_ldflags() {
+  local minor=${KUBE_VERSION#*.} k v kv
+  minor=${minor%%.*}
+  LDFLAGS=""
+  for kv in "gitVersion=v$KUBE_VERSION" "gitMajor=${KUBE_VERSION%%.*}" "gitMinor=$minor" \
+    "gitTreeState=clean" "gitCommit=${KUBE_GIT_COMMIT:-unknown}" "buildDate=1970-01-01T00:00:00Z"; do
+    k=${kv%%=*} v=${kv#*=}
+    LDFLAGS+=" -X k8s.io/component-base/version.$k=$v -X k8s.io/client-go/pkg/version.$k=$v"
+  done
+}
+
 # Per-tool definition: sets PKGS (import paths, built into $E2E_BIN under their
-# base name), LDFLAGS, LABEL (human-readable version) and TAGS.
+# base name), LDFLAGS, LABEL (human-readable version), TAGS and MODULE (the wrapper
+# module it is built in; default the tool's own folder).
 define_tool() {
   TAGS=""
   OUTNAMES=()
   DEST=$E2E_BIN
+  MODULE=$1
   case $1 in
     pulumi)
       PKGS=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
@@ -76,17 +90,17 @@ define_tool() {
     kubernetes)
       PKGS=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
         k8s.io/kubernetes/cmd/kube-scheduler)
-      local minor=${KUBE_VERSION#*.}
-      minor=${minor%%.*}
-      LDFLAGS=""
-      local k v kv
-      for kv in "gitVersion=v$KUBE_VERSION" "gitMajor=${KUBE_VERSION%%.*}" "gitMinor=$minor" \
-        "gitTreeState=clean" "gitCommit=${KUBE_GIT_COMMIT:-unknown}" "buildDate=1970-01-01T00:00:00Z"; do
-        k=${kv%%=*} v=${kv#*=}
-        LDFLAGS+=" -X k8s.io/component-base/version.$k=$v -X k8s.io/client-go/pkg/version.$k=$v"
-      done
+      kube_ldflags
       TAGS="selinux,notest"
       LABEL="kube-apiserver/kube-controller-manager/kube-scheduler v$KUBE_VERSION"
+      ;;
+    kubelet)
+      # The real node of the e2e run; same module (and pins) as the control plane.
+      PKGS=(k8s.io/kubernetes/cmd/kubelet)
+      MODULE=kubernetes
+      kube_ldflags
+      TAGS="selinux,notest"
+      LABEL="kubelet v$KUBE_VERSION"
       ;;
     etcd)
       PKGS=(go.etcd.io/etcd/server/v3)
@@ -145,7 +159,7 @@ stamp_of() {
     go version
     echo "ldflags=$LDFLAGS tags=$TAGS pkgs=${PKGS[*]} CGO_ENABLED=$CGO_ENABLED"
     # Everything in the wrapper module (go.mod, go.sum, sources).
-    (cd "$HERE/$tool" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    (cd "$HERE/$MODULE" && find . -type f | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -175,7 +189,7 @@ build_tool() {
 
   log "$tool: building $LABEL"
   local start=$SECONDS
-  download "$HERE/$tool"
+  download "$HERE/$MODULE"
   local tmp
   tmp=$(mktemp -d "$SALES_DB_E2E_CACHE/build.XXXXXX")
   local tagargs=()
@@ -187,7 +201,7 @@ build_tool() {
     log "$tool: GENERATE STEP FAILED"
     return 1
   fi
-  if ! (cd "$HERE/$tool" && nice -n "$NICE" go build -trimpath "${tagargs[@]}" "${EXTRA_BUILD_ARGS[@]}" \
+  if ! (cd "$HERE/$MODULE" && nice -n "$NICE" go build -trimpath "${tagargs[@]}" "${EXTRA_BUILD_ARGS[@]}" \
     -ldflags "-s -w $LDFLAGS" -o "$tmp/out/" "${PKGS[@]}"); then
     rm -rf "$tmp"
     log "$tool: BUILD FAILED"

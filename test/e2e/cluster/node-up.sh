@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Starts the e2e cluster's one real node, as processes of the run: containerd (Debian's 1.6, with runc) and the
+# kubelet built by ../toolchain/build.sh, joined to the control plane that up.sh started. Pods get a bridge network
+# with host-local addresses and no route off the bridge; images come only from the local OCI archives of
+# ../image/build.sh (there is no registry). Everything lives under $E2E_WORKDIR/node; node-down.sh removes it.
+#
+# The machine facts this follows (see the README's Testing section):
+# - no CAP_SYS_RESOURCE: runc may not lower oom_score_adj, so containerd's CRI restricts it and kubelet uses 0;
+# - cgroup v1: cgroupfs driver on both sides, failCgroupV1 false; swap is tolerated (failSwapOn false);
+# - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address.
+#
+# Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see node-env.sh), E2E_NODE_IP (default: the first global
+# IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE and their *_IMAGE names (from ../image/build.sh),
+# E2E_NODE_LOCK_WAIT (seconds to wait for another run's node to go, default 1800).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
+source "$HERE/../toolchain/versions.sh"
+# shellcheck source-path=SCRIPTDIR source=node-env.sh
+source "$HERE/node-env.sh"
+
+log() { printf '[node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+fail() {
+  log "$*"
+  exit 1
+}
+start=$SECONDS
+
+for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE; do
+  [[ -n ${!v:-} ]] || fail "$v is not set: eval the output of ../image/build.sh first"
+done
+[[ -x $E2E_BIN/kubelet ]] || fail "$E2E_BIN/kubelet is missing: run ../toolchain/build.sh kubelet"
+[[ -f $PKI/ca.crt && -f $KUBECONFIG ]] || fail "no control plane in $E2E_WORKDIR: run up.sh"
+
+# One real node per machine: the bridge, the kubepods cgroups and the pod log links are host-wide. The lock's file
+# descriptor is inherited by containerd and kubelet, so the lock is held until node-down.sh has stopped them.
+exec 9>"$NODE_LOCK"
+if ! flock -n 9; then
+  log "another e2e node is running on this machine; waiting up to ${E2E_NODE_LOCK_WAIT:-1800}s for it to go"
+  flock -w "${E2E_NODE_LOCK_WAIT:-1800}" 9 || fail "gave up waiting for $NODE_LOCK"
+fi
+
+NODE_IP=${E2E_NODE_IP:-$(ip -4 -o addr show scope global | awk '{sub(/\/.*/, "", $4); print $4; exit}')}
+[[ -n $NODE_IP ]] || fail "no global IPv4 address on this machine for the node (set E2E_NODE_IP)"
+
+"$HERE/node-down.sh" >/dev/null 2>&1 || true # what a crashed run of this workdir left
+mkdir -p "$NODE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,certs.d/_default}
+
+# --- containerd -------------------------------------------------------------------------------------------------
+# No pull is expected: every image the run uses is imported below, before kubelet starts, and the chart pulls
+# IfNotPresent (run.sh checks containerd's log for PullImage). As a second guard, the `_default` host folder
+# sends any registry to a closed local port (for containerd versions that read it; 1.6 may not).
+printf 'server = "http://127.0.0.1:1"\n' >"$NODE_DIR/certs.d/_default/hosts.toml"
+cat >"$NODE_DIR/containerd/config.toml" <<TOML
+version = 2
+root = "$NODE_DIR/containerd/root"
+state = "$NODE_DIR/containerd/state"
+# /opt/containerd is a host-wide folder for plugins nobody here uses.
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$E2E_PAUSE_IMAGE"
+  # runc cannot set a negative oom_score_adj without CAP_SYS_RESOURCE (sandboxes fail with
+  # "can't get final child's PID from pipe: EOF"): never ask for one lower than containerd's own.
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE_DIR/cni/net.d"
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$NODE_DIR/certs.d"
+TOML
+
+# A bridge with host-local addresses and no routes: a pod reaches its own subnet (and the host on the bridge) only.
+cat >"$NODE_DIR/cni/net.d/10-$CNI_NETWORK.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "$CNI_NETWORK",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$CNI_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$POD_SUBNET" }]],
+        "dataDir": "$NODE_DIR/cni/ipam"
+      }
+    }
+  ]
+}
+JSON
+
+log "starting containerd $(containerd --version | awk '{print $3}')"
+containerd --config "$NODE_DIR/containerd/config.toml" >"$NODE_DIR/containerd.log" 2>&1 &
+echo $! >"$NODE_DIR/containerd.pid"
+for _ in $(seq 1 100); do
+  ctr_ version >/dev/null 2>&1 && break
+  kill -0 "$(<"$NODE_DIR/containerd.pid")" 2>/dev/null || {
+    tail -n 20 "$NODE_DIR/containerd.log" >&2
+    fail "containerd exited"
+  }
+  sleep 0.2
+done
+ctr_ version >/dev/null || fail "containerd did not answer on $CONTAINERD_SOCK"
+
+import_image() {
+  local image=$1 archive=$2
+  timeout -k 5 120 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${image%:*}" "$archive" >/dev/null
+  local images
+  images=$(ctr_ -n k8s.io images ls -q)
+  grep -qxF "$image" <<<"$images" || fail "importing $archive did not give $image (images: ${images//$'\n'/ })"
+}
+import_image "$E2E_PAUSE_IMAGE" "$E2E_PAUSE_ARCHIVE"
+import_image "$E2E_POSTGRES_IMAGE" "$E2E_POSTGRES_ARCHIVE"
+log "imported $E2E_PAUSE_IMAGE and $E2E_POSTGRES_IMAGE"
+
+# --- kubelet ----------------------------------------------------------------------------------------------------
+: >"$NODE_DIR/resolv.conf" # pods get no name server: nothing in them may look a name up outside the machine
+KUBELET_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+cat >"$NODE_DIR/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: $KUBELET_PORT
+readOnlyPort: 0
+healthzPort: 0
+# The apiserver reaches kubelet (logs, exec, port-forward) with a client certificate of the cluster's CA.
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization: {mode: Webhook}
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+oomScoreAdj: 0
+podLogsDir: $NODE_DIR/pod-logs
+resolvConf: $NODE_DIR/resolv.conf
+staticPodPath: ""
+maxPods: 20
+# A shared machine: never evict the run's pods or collect its images because a disk or the memory is busy.
+evictionHard: {memory.available: 100Mi, nodefs.available: 1%, nodefs.inodesFree: 1%, imagefs.available: 1%}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+YAML
+log "starting kubelet v$KUBE_VERSION as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)"
+"$E2E_BIN/kubelet" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$KUBECONFIG" \
+  --root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" --volume-plugin-dir "$NODE_DIR/volume-plugins" \
+  --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1 >"$NODE_DIR/kubelet.log" 2>&1 &
+echo $! >"$NODE_DIR/kubelet.pid"
+for _ in $(seq 1 120); do
+  kubectl get node "$NODE_NAME" >/dev/null 2>&1 && break
+  kill -0 "$(<"$NODE_DIR/kubelet.pid")" 2>/dev/null || {
+    tail -n 20 "$NODE_DIR/kubelet.log" >&2
+    fail "kubelet exited"
+  }
+  sleep 0.5
+done
+if ! kubectl wait --for=condition=Ready --timeout=120s "node/$NODE_NAME" >/dev/null; then
+  tail -n 20 "$NODE_DIR/kubelet.log" >&2
+  fail "node $NODE_NAME did not become Ready"
+fi
+log "node $NODE_NAME Ready in $((SECONDS - start))s:" \
+  "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}')"
