@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PASSWORD_KEY } from "./chart";
 import { loadConfig } from "./config";
+import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
 import { SalesSeed } from "./seed";
 import type { SeedTarget } from "./seeder";
 
 const config = loadConfig();
+// A password the user set wins; otherwise one is generated once and kept, secret, in the state.
+const password = config.dbPassword ?? new GeneratedPassword("sales-db-password").result;
 
 const db = new PostgresDatabase("sales-db", {
   namespace: config.namespace,
@@ -14,7 +17,7 @@ const db = new PostgresDatabase("sales-db", {
   image: config.image,
   dbName: config.dbName,
   dbUser: config.dbUser,
-  password: config.dbPassword,
+  password,
   storageSize: config.storageSize,
   storageClass: config.storageClass,
   pvcRetention: config.pvcRetention,
@@ -45,7 +48,7 @@ const seed = new SalesSeed(
     table: config.seed.table,
     database: config.dbName,
     user: config.dbUser,
-    password: config.dbPassword,
+    password,
     target,
     maxRejectedShare: config.seed.maxRejectedShare,
     waitTimeoutSeconds: config.seed.waitTimeoutSeconds,

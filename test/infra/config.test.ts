@@ -9,10 +9,8 @@ function source(values: Record<string, string>, password: string | null = "pw"):
   return {
     name: "sales-db",
     get: (key: string) => values[key],
-    requireSecret: (key: string) => {
-      if (password === null) throw new Error(`Missing required configuration variable 'sales-db:${key}'`);
-      return pulumi.secret(password);
-    },
+    getSecret: (key: string) =>
+      key === "dbPassword" && password !== null ? pulumi.secret(password) : undefined,
   } as ConfigSource;
 }
 const noKube = { get: () => undefined } as unknown as pulumi.Config;
@@ -100,10 +98,10 @@ describe("stack config", () => {
     });
   });
 
-  it("requires the password as a secret and says how to set it", () => {
-    expect(() => loadConfig(source({}, null), noKube)).to.throw(
-      "config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword <password>` for this stack",
-    );
+  it("reads a set password as a secret, and leaves an unset one for the program to generate", async () => {
+    const set = loadConfig(source({}, "chosen-pw"), noKube).dbPassword;
+    expect(set && (await pulumi.isSecret(set))).to.equal(true);
+    expect(loadConfig(source({}, null), noKube).dbPassword).to.equal(undefined);
   });
 
   it("passes kubernetes:context to the seeder so it forwards to the stack's cluster", () => {
