@@ -59,7 +59,10 @@ const seed = new SalesSeed(
 
 seed.validation.apply((validation) => {
   if (!validation) return;
-  pulumi.log.info(`${config.seed.csv}: ${validation.valid} valid, ${validation.rejected} rejected`, seed);
+  // The data-quality lines a pull request's preview comment shows: counts, counts by rule, each rejected line.
+  const byRule = Object.entries(validation.byRule).map(([rule, count]) => `${rule} ${count}`);
+  const summary = `${validation.valid} valid, ${validation.rejected} rejected`;
+  pulumi.log.info(`${config.seed.csv}: ${summary}${byRule.length ? ` (${byRule.join(", ")})` : ""}`, seed);
   for (const reject of validation.rejects) {
     pulumi.log.warn(`Invalid sale: line ${reject.line} [${reject.rules.join(", ")}]`, seed);
   }

@@ -67,6 +67,7 @@ psql -h 127.0.0.1 -p "$PGPORT" -U sales -d postgres -qc "CREATE DATABASE sales_d
 unset PGPASSWORD
 
 PG_TARGET_PORT=$PGPORT "$E2E/cluster/up.sh" >"$WORK/cluster.env" || exit 1
+# shellcheck source=/dev/null # written by cluster/up.sh
 source "$WORK/cluster.env"
 kubectl create namespace "$NS" >/dev/null
 
@@ -216,6 +217,11 @@ retain_checks() {
   }
 }
 step retain retain_checks
+
+# --- 11, 12. the pull-request flow of the GitHub workflows (steps/pr-flow.sh) --------------------------------------
+source "$E2E/steps/pr-flow.sh"
+step pr-preview pr_preview
+step review-stack review_stack
 
 total=$((passed + failed))
 say "e2e: $passed/$total steps passed in $((SECONDS - started))s"
