@@ -21,6 +21,11 @@ CONFIG_DIR=${STACK_CONFIG_DIR:-$ROOT}
 # Each run starts from a fresh clone, where a stack's file may be missing (review stacks) or lack the passphrase
 # salt: use the secrets provider the stack's state records instead of making a new one.
 export PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER=true PULUMI_SKIP_UPDATE_CHECK=true
+# A repository secret that was never created reaches the job as an empty string: make it unset, or pulumi would
+# take an empty PULUMI_CONFIG_PASSPHRASE for the passphrase instead of saying that it is missing.
+for variable in PULUMI_ACCESS_TOKEN PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE; do
+  [[ -n ${!variable:-} ]] || unset "$variable"
+done
 
 usage() {
   sed -n 's/^# usage: /       /p; s/^#        /       /p' "${BASH_SOURCE[0]}" >&2
