@@ -137,7 +137,8 @@ export function loadConfig(
     protect: flag("protect"),
     dbName: text("dbName", IDENTIFIER, "a PostgreSQL identifier"),
     dbUser: text("dbUser", IDENTIFIER, "a PostgreSQL identifier"),
-    dbPassword: config.getSecret("dbPassword"),
+    // Pulumi.yaml defaults it to "" (a key without a default would be required): empty means generate one.
+    dbPassword: config.get("dbPassword") ? config.getSecret("dbPassword") : undefined,
     image: { repository: image?.[1] ?? "", tag: image?.[2] ?? "" },
     resources: {
       cpuRequest: text("cpuRequest", CPU, "a CPU quantity like 100m"),

@@ -5,6 +5,7 @@ import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
 import { SalesSeed } from "./seed";
 import type { SeedTarget } from "./seeder";
+import { RULE_IDS } from "../loader/validate";
 
 const config = loadConfig();
 // A password the user set wins; otherwise one is generated once and kept, secret, in the state.
@@ -60,7 +61,9 @@ const seed = new SalesSeed(
 seed.validation.apply((validation) => {
   if (!validation) return;
   // The data-quality lines a pull request's preview comment shows: counts, counts by rule, each rejected line.
-  const byRule = Object.entries(validation.byRule).map(([rule, count]) => `${rule} ${count}`);
+  const byRule = RULE_IDS.filter((rule) => validation.byRule[rule]).map(
+    (rule) => `${rule} ${validation.byRule[rule]}`,
+  );
   const summary = `${validation.valid} valid, ${validation.rejected} rejected`;
   pulumi.log.info(`${config.seed.csv}: ${summary}${byRule.length ? ` (${byRule.join(", ")})` : ""}`, seed);
   for (const reject of validation.rejects) {

@@ -44,6 +44,10 @@ pr_preview() {
     ! grep -qF "$pw" "$report" || { echo "the $stack password shows in its preview"; return 1; }
     ! kubectl get namespace "sales-db-$stack" >/dev/null 2>&1 || { echo "the $stack preview created its namespace"; return 1; }
   done
+  # A stack the backend does not have yet, without any file or password (a fresh repository's first pull
+  # request): the script creates it, and its preview needs no password either.
+  pr_workflow preview fresh "$WORK/preview-fresh.md" || { echo "preview of a fresh stack failed"; return 1; }
+  grep -q "^### pulumi preview of fresh: succeeded" "$WORK/preview-fresh.md" || return 1
   # The repository's stack files are as they were: nothing was written into them.
   git -C "$ROOT" diff --exit-code -- 'Pulumi.*.yaml'
 }
