@@ -60,6 +60,7 @@ review_stack() {
     # kwok fakes the pod: the stand-in database knows only run.sh's password, so the stack is given it, as a
     # user may. With a real node the stack generates its own, as it does in the workflow.
     pr_user_stack "$stack" "$PASSWORD" || return 1
+    pr_generated_password || return 1
   fi
   pr_workflow review-up "$PR_NUMBER" || { echo "review-up failed"; return 1; }
   pw=$(kubectl -n "$ns" get secret postgres-auth -o jsonpath='{.data.postgres-password}' | base64 -d)
@@ -92,6 +93,30 @@ review_stack() {
     grep -qx "$ns" || { echo "a volume is still bound to $ns"; return 1; }
   # A closed pull request whose stack is gone (or never made) is nothing to do.
   pr_workflow review-down "$PR_NUMBER"
+}
+
+# What the review stack would generate, checked on its own where the stand-in database cannot know it: made by
+# the engine, encrypted in the state, and the same after a second up.
+pr_generated_password() {
+  local stack=pr-generated first second
+  local args=(--stack "$stack" --config-file "$PR_STACKS/Pulumi.$stack.yaml" --yes --skip-preview
+    --target "urn:pulumi:$stack::sales-db::pulumi-nodejs:dynamic/password:GeneratedPassword::sales-db-password")
+  mkdir -p "$PR_STACKS" && cp "$ROOT/Pulumi.yaml" "$PR_STACKS/"
+  timeout 120 pulumi --cwd "$PR_STACKS" --non-interactive stack init "$stack" >/dev/null || return 1
+  pulumi_ up "${args[@]}" >/dev/null && first=$(pr_generated_value "$stack") || return 1
+  pulumi_ up "${args[@]}" >/dev/null && second=$(pr_generated_value "$stack") || return 1
+  [[ $first =~ ^[A-Za-z0-9_-]{32}$ && $second == "$first" ]] || { echo "generated: $first, then $second"; return 1; }
+  ! pulumi_ stack export --stack "$stack" | grep -qF "$first" || { echo "generated password in plaintext"; return 1; }
+  pulumi_ destroy "${args[@]::4}" --yes --skip-preview >/dev/null && pulumi_ stack rm --stack "$stack" --yes >/dev/null
+}
+pr_generated_value() {
+  pulumi_ stack export --stack "$1" --show-secrets | node -e '
+    let text = "";
+    process.stdin.on("data", (chunk) => (text += chunk)).on("end", () => {
+      const resources = JSON.parse(text).deployment.resources;
+      const password = resources.find((r) => r.type.endsWith(":GeneratedPassword"));
+      process.stdout.write(JSON.parse(password.outputs.result.plaintext));
+    });'
 }
 
 # True when kwok fakes the pods (its nodes carry kwok.x-k8s.io/node=fake), false on a real node.
