@@ -14,7 +14,8 @@ export interface StackConfig {
   readonly protect: boolean;
   readonly dbName: string;
   readonly dbUser: string;
-  readonly dbPassword: pulumi.Output<string>;
+  /** Unset: the program generates one (see password.ts). */
+  readonly dbPassword?: pulumi.Output<string>;
   readonly image: { readonly repository: string; readonly tag: string };
   readonly resources: ContainerResources;
   readonly helmTimeoutSeconds: number;
@@ -64,7 +65,7 @@ export const DEFAULTS = {
 } as const;
 
 /** The subset of pulumi.Config that reading needs; tests pass a real Config under mocks. */
-export type ConfigSource = Pick<pulumi.Config, "get" | "requireSecret" | "name">;
+export type ConfigSource = Pick<pulumi.Config, "get" | "getSecret" | "name">;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -136,7 +137,8 @@ export function loadConfig(
     protect: flag("protect"),
     dbName: text("dbName", IDENTIFIER, "a PostgreSQL identifier"),
     dbUser: text("dbUser", IDENTIFIER, "a PostgreSQL identifier"),
-    dbPassword: requirePassword(config, key("dbPassword")),
+    // Pulumi.yaml defaults it to "" (a key without a default would be required): empty means generate one.
+    dbPassword: config.get("dbPassword") ? config.getSecret("dbPassword") : undefined,
     image: { repository: image?.[1] ?? "", tag: image?.[2] ?? "" },
     resources: {
       cpuRequest: text("cpuRequest", CPU, "a CPU quantity like 100m"),
@@ -166,14 +168,4 @@ export function loadConfig(
     },
     kubeContext: kube.get("context"),
   };
-}
-
-function requirePassword(config: ConfigSource, key: string): pulumi.Output<string> {
-  try {
-    return config.requireSecret("dbPassword");
-  } catch {
-    throw new pulumi.RunError(
-      `config ${key} is required: set it with \`pulumi config set --secret dbPassword <password>\` for this stack`,
-    );
-  }
 }

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PASSWORD_KEY } from "./chart";
 import { loadConfig } from "./config";
+import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
 import { SalesSeed } from "./seed";
 import type { SeedTarget } from "./seeder";
+import { RULE_IDS } from "../loader/validate";
 
 const config = loadConfig();
+// A password the user set wins; otherwise one is generated once and kept, secret, in the state.
+const password = config.dbPassword ?? new GeneratedPassword("sales-db-password").result;
 
 const db = new PostgresDatabase("sales-db", {
   namespace: config.namespace,
@@ -14,7 +18,7 @@ const db = new PostgresDatabase("sales-db", {
   image: config.image,
   dbName: config.dbName,
   dbUser: config.dbUser,
-  password: config.dbPassword,
+  password,
   storageSize: config.storageSize,
   storageClass: config.storageClass,
   pvcRetention: config.pvcRetention,
@@ -45,7 +49,7 @@ const seed = new SalesSeed(
     table: config.seed.table,
     database: config.dbName,
     user: config.dbUser,
-    password: config.dbPassword,
+    password,
     target,
     maxRejectedShare: config.seed.maxRejectedShare,
     waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
@@ -56,7 +60,12 @@ const seed = new SalesSeed(
 
 seed.validation.apply((validation) => {
   if (!validation) return;
-  pulumi.log.info(`${config.seed.csv}: ${validation.valid} valid, ${validation.rejected} rejected`, seed);
+  // The data-quality lines a pull request's preview comment shows: counts, counts by rule, each rejected line.
+  const byRule = RULE_IDS.filter((rule) => validation.byRule[rule]).map(
+    (rule) => `${rule} ${validation.byRule[rule]}`,
+  );
+  const summary = `${validation.valid} valid, ${validation.rejected} rejected`;
+  pulumi.log.info(`${config.seed.csv}: ${summary}${byRule.length ? ` (${byRule.join(", ")})` : ""}`, seed);
   for (const reject of validation.rejects) {
     pulumi.log.warn(`Invalid sale: line ${reject.line} [${reject.rules.join(", ")}]`, seed);
   }

@@ -381,6 +381,11 @@ retain_checks() {
 }
 step retain retain_checks
 
+# --- 13, 14. the pull-request flow of the GitHub workflows (steps/pr-flow.sh) --------------------------------------
+source "$E2E/steps/pr-flow.sh"
+step pr-preview pr_preview
+step review-stack review_stack
+
 total=$((passed + failed))
 say "e2e: $passed/$total steps passed in $((SECONDS - started))s"
 [[ $failed -eq 0 ]]

@@ -8,11 +8,9 @@ import { DEFAULTS, loadConfig, type ConfigSource } from "../../infra/config";
 function source(values: Record<string, string>, password: string | null = "pw"): ConfigSource {
   return {
     name: "sales-db",
-    get: (key: string) => values[key],
-    requireSecret: (key: string) => {
-      if (password === null) throw new Error(`Missing required configuration variable 'sales-db:${key}'`);
-      return pulumi.secret(password);
-    },
+    get: (key: string) => (key === "dbPassword" ? (password ?? undefined) : values[key]),
+    getSecret: (key: string) =>
+      key === "dbPassword" && password !== null ? pulumi.secret(password) : undefined,
   } as ConfigSource;
 }
 const noKube = { get: () => undefined } as unknown as pulumi.Config;
@@ -35,7 +33,8 @@ describe("stack config", () => {
       expect(project.config[key], `Pulumi.yaml describes ${key}`).to.not.equal(undefined);
       expect(String(project.config[key]?.default), `default of ${key}`).to.equal(String(value));
     }
-    expect(project.config.dbPassword).to.deep.include({ secret: true }).and.not.have.property("default");
+    // Optional: Pulumi requires a value for a key without a default, and refuses a default for a secret key.
+    expect(project.config.dbPassword).to.deep.include({ type: "string", default: "" });
   });
 
   it("reads the defaults into one typed object", () => {
@@ -100,10 +99,11 @@ describe("stack config", () => {
     });
   });
 
-  it("requires the password as a secret and says how to set it", () => {
-    expect(() => loadConfig(source({}, null), noKube)).to.throw(
-      "config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword <password>` for this stack",
-    );
+  it("reads a set password as a secret, and leaves an unset one for the program to generate", async () => {
+    const set = loadConfig(source({}, "chosen-pw"), noKube).dbPassword;
+    expect(set && (await pulumi.isSecret(set))).to.equal(true);
+    expect(loadConfig(source({}, null), noKube).dbPassword).to.equal(undefined);
+    expect(loadConfig(source({}, ""), noKube).dbPassword, "Pulumi.yaml's default").to.equal(undefined);
   });
 
   it("passes kubernetes:context to the seeder so it forwards to the stack's cluster", () => {

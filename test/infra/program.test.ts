@@ -3,7 +3,14 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
-import { find, runProgram, secretValue, valueOf, type Registered } from "../support/pulumi";
+import {
+  find,
+  GENERATED_PASSWORD,
+  runProgram,
+  secretValue,
+  valueOf,
+  type Registered,
+} from "../support/pulumi";
 
 const PASSWORD = "s3cret-Password-for-tests";
 
@@ -118,12 +125,37 @@ describe("Pulumi program (mocks)", () => {
     );
   });
 
-  it("fails without a password, saying how to set it", async () => {
-    const config = stackConfig("dev");
-    delete config["sales-db:dbPassword"];
-    const error = await runProgram("dev", config).catch((e: unknown) => e);
-    expect(String(error)).to.contain(
-      "config sales-db:dbPassword is required: set it with `pulumi config set --secret dbPassword",
-    );
+  describe("without dbPassword (a fresh clone)", () => {
+    let resources: Registered[];
+    let exports: Record<string, pulumi.Output<unknown>>;
+    let generated: string;
+    before(async () => {
+      const config = stackConfig("staging");
+      delete config["sales-db:dbPassword"];
+      ({ resources, exports } = await runProgram("staging", config));
+      const stored = secretValue(find(resources, SECRET).inputs.stringData) as Record<string, string>;
+      generated = stored["postgres-password"] ?? "";
+    });
+
+    it("generates a strong password and gives it, as a secret, to the Secret and the seed", () => {
+      expect(find(resources, GENERATED_PASSWORD).inputs).to.not.have.property("result");
+      expect(generated).to.match(/^[A-Za-z0-9_-]{32}$/);
+      expect(secretValue(find(resources, SEED).inputs.password)).to.equal(generated);
+    });
+
+    it("keeps the generated password out of every other resource's inputs and out of the outputs", async () => {
+      for (const resource of resources.filter((r) => r.type !== SECRET && r.type !== SEED)) {
+        expect(JSON.stringify(resource.inputs), resource.type).to.not.contain(generated);
+      }
+      expect(JSON.stringify(await valueOf(pulumi.output(exports)))).to.not.contain(generated);
+    });
+  });
+
+  it("generates nothing when the user set dbPassword: theirs wins", async () => {
+    const { resources } = await runProgram("dev", stackConfig("dev"));
+    expect(resources.map((r) => r.type)).to.not.include(GENERATED_PASSWORD);
+    expect(secretValue(find(resources, SECRET).inputs.stringData)).to.deep.equal({
+      "postgres-password": PASSWORD,
+    });
   });
 });

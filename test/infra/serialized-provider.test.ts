@@ -1,41 +1,8 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { find, runProgram } from "../support/pulumi";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { scratch } from "../support/files";
-
-interface Step {
-  method: "check" | "diff" | "create" | "update" | "read" | "delete";
-  args: unknown[];
-}
-
-/** Runs steps against the serialized provider in a fresh Node process, as the engine's provider host would. */
-function runSerialized(
-  source: string,
-  steps: Step[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ results: unknown[]; error?: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve("test/support/run-provider.js")], {
-      cwd: resolve("."),
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", fail);
-    child.on("close", () => {
-      try {
-        done(JSON.parse(stdout));
-      } catch {
-        fail(new Error(`provider process printed no result: ${stderr}`));
-      }
-    });
-    child.stdin.end(JSON.stringify({ source, steps }));
-  });
-}
+import { runSerialized } from "../support/provider-process";
 
 describe("SalesSeed serialized provider (fresh Node process, real PostgreSQL)", () => {
   let source: string;

@@ -12,9 +12,12 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
 }
 
+export const GENERATED_PASSWORD = "pulumi-nodejs:dynamic/password:GeneratedPassword";
+
 /**
  * Runs the Pulumi program (infra/index.ts) under mocks for one stack's config and returns what it registered
- * and exported. Resource state echoes the inputs; a Helm release also reports its name and namespace.
+ * and exported. Resource state echoes the inputs; a Helm release also reports its name and namespace, and a
+ * generated password is made by its own serialized provider, as the engine would run it.
  */
 export async function runProgram(
   stack: string,
@@ -23,7 +26,7 @@ export async function runProgram(
   const resources: Registered[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "kubernetes:helm.sh/v3:Release") {
@@ -31,6 +34,10 @@ export async function runProgram(
         }
         if (args.type === "kubernetes:core/v1:Secret" || args.type === "kubernetes:core/v1:Namespace") {
           state.metadata = args.inputs.metadata;
+        }
+        if (args.type === GENERATED_PASSWORD) {
+          const created = await serializedProvider(args.inputs.__provider as string).create(args.inputs);
+          Object.assign(state, created.outs);
         }
         return { id: `${args.name}-id`, state };
       },
@@ -46,11 +53,19 @@ export async function runProgram(
   // A fresh copy of the program and its modules for each run, as `pulumi up` would load them.
   const infra = resolve(__dirname, "../../infra");
   for (const key of Object.keys(require.cache)) if (key.startsWith(infra)) delete require.cache[key];
+  // Not named `exports`: that would shadow this module's own, which the compiled code refers to.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const exports = require(resolve(infra, "index.ts")) as Record<string, pulumi.Output<unknown>>;
+  const stackExports = require(resolve(infra, "index.ts")) as Record<string, pulumi.Output<unknown>>;
   // Every export resolves only once the resources behind it (the seed last) have been registered.
-  await valueOf(pulumi.output(exports));
-  return { resources, exports };
+  await valueOf(pulumi.output(stackExports));
+  return { resources, exports: stackExports };
+}
+
+/** Evaluates a dynamic provider's recorded source, as the engine's provider host does. */
+function serializedProvider(source: string): pulumi.dynamic.ResourceProvider {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const requireFromString = require("require-from-string") as (code: string) => { handler(): never };
+  return requireFromString(source).handler();
 }
 
 export function find(resources: Registered[], type: string): Registered {

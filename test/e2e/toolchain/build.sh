@@ -6,7 +6,7 @@
 #
 # usage: test/e2e/toolchain/build.sh [tool...]
 #   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet
-#   (default: all). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
+#   actionlint (default: all; `npm run lint` builds actionlint alone). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
 #   E2E_DOWNLOAD_RETRIES (default 5), E2E_FORCE_REBUILD=1 to ignore stamps.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ RETRIES=${E2E_DOWNLOAD_RETRIES:-5}
 STAMPS=$SALES_DB_E2E_CACHE/stamps
 mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$STAMPS"
 
-ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet)
+ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet actionlint)
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -124,6 +124,12 @@ define_tool() {
       LDFLAGS+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$cg"
       LDFLAGS+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$cg"
       LABEL="helm v$HELM_VERSION"
+      ;;
+    actionlint)
+      # The workflow linter `npm run lint` runs (scripts/lint-shell.sh), not an e2e tool; same recipe and cache.
+      PKGS=(github.com/rhysd/actionlint/cmd/actionlint)
+      LDFLAGS="-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
+      LABEL="actionlint v$ACTIONLINT_VERSION"
       ;;
     *)
       log "unknown tool: $1 (known: ${ALL_TOOLS[*]})"
