@@ -40,6 +40,8 @@ export class SalesEncoder extends Transform {
   private rejected = 0;
   private readonly byRule = emptyByRule();
   private readonly rejects: Reject[] = [];
+  /** Characters of raw values the listed rejects hold, bounded by MAX_KEPT_TOTAL. */
+  private keptChars = 0;
   private finished: ValidationReport | null = null;
 
   constructor(options: EncoderOptions) {
@@ -130,7 +132,13 @@ export class SalesEncoder extends Transform {
   private reject(reject: Reject): void {
     this.rejected++;
     for (const rule of reject.rules) this.byRule[rule]++;
-    if (this.rejects.length < this.maxRejects) this.rejects.push(reject);
+    if (this.rejects.length < this.maxRejects) {
+      const size = Object.values(reject.values).reduce((sum, value) => sum + (value?.length ?? 0), 0);
+      if (this.keptChars + size <= MAX_KEPT_TOTAL) {
+        this.keptChars += size;
+        this.rejects.push(reject);
+      }
+    }
     this.options.onReject?.(reject);
   }
 
@@ -146,6 +154,11 @@ export class SalesEncoder extends Transform {
 
 /** Longest raw value a reject keeps; longer ones are cut and marked with an ellipsis. */
 const MAX_KEPT_CHARS = 1000;
+/**
+ * Raw characters all listed rejects may hold together; past it rejects are only counted (and logged). With the
+ * per-value cap, this bounds the report's memory whatever --max-rejects and the field sizes are.
+ */
+export const MAX_KEPT_TOTAL = 2_000_000;
 
 /**
  * A copy of a field for a reject that outlives its chunk. Fields are slices of the chunk's decoded text, and a
@@ -203,11 +216,14 @@ export function asFileError(error: unknown, file: string): unknown {
 }
 
 /** Validates a CSV without touching any database. */
-export async function validateFile(options: EncoderOptions): Promise<ValidationReport> {
+export async function validateFile(
+  options: EncoderOptions,
+  input: NodeJS.ReadableStream = openCsv(options.file),
+): Promise<ValidationReport> {
   const encoder = new SalesEncoder(options);
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
-    await pipeline(openCsv(options.file), encoder, discard);
+    await pipeline(input, encoder, discard);
   } catch (error) {
     throw asFileError(error, options.file);
   }

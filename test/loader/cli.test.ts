@@ -138,7 +138,7 @@ describe("sales-db CLI", () => {
     expect(run.code).to.equal(2);
     expectOneLineError(
       run,
-      /^sales-db: invalid database URL: expected postgres:\/\/user:password@host:port\/database/,
+      /^sales-db: invalid database URL: it is not a valid URL; expected postgresql:\/\/user:password@host:port\/database/,
     );
     expect(run.stderr).to.not.contain("pa#ss");
   });

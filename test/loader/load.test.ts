@@ -188,18 +188,21 @@ describe("load (real PostgreSQL)", () => {
       exists: false,
       rowCount: 0,
       sha256: null,
+      untouched: false,
     });
     const report = await load(SAMPLE_CSV);
     expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
       exists: true,
       rowCount: 3,
       sha256: report.sha256,
+      untouched: true,
     });
     await dropSales({ connectionString: db.url });
     expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
       exists: false,
       rowCount: 0,
       sha256: null,
+      untouched: false,
     });
     expect(await db.query("SELECT * FROM sales_db_seeds")).to.deep.equal([]);
   });
