@@ -144,8 +144,18 @@ export function untouched(state: TableState, columns: string): boolean {
   );
 }
 
-/** Creates or upgrades the bookkeeping table and the trigger function. Call under the schema's advisory lock. */
+/**
+ * Creates or upgrades the bookkeeping table and the trigger function, under the schema's advisory lock. Only what
+ * is missing is created: an ALTER of the bookkeeping table would wait for every open transaction that read it.
+ */
 export async function prepareBookkeeping(client: Client, table: Target): Promise<void> {
+  const present = await client.query<{ upgraded: boolean; marks: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'summary') AS upgraded,
+            to_regprocedure($2) IS NOT NULL AS marks`,
+    [table.meta, `${quoteIdentifier(table.schema)}.${MARK_FUNCTION}()`],
+  );
+  const { upgraded, marks } = present.rows[0] ?? { upgraded: false, marks: false };
+  if (upgraded && marks) return;
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${table.meta} (
        table_name text PRIMARY KEY, sha256 text NOT NULL, columns text NOT NULL,

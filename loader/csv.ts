@@ -110,9 +110,11 @@ export class CsvParser {
     this.pending = pos === 0 ? text : text.slice(pos);
     this.line = line;
     if (this.pending.length > MAX_RECORD_CHARS) {
+      // Only a record that opened a quote can be an unterminated quote; a quote-free one is just too long.
+      const why = this.pending.includes('"') ? "; is a quote left open?" : "";
       throw new SalesDbError(
         "csv_syntax",
-        `${this.file}:${this.line}: record longer than ${MAX_RECORD_CHARS >> 20} MiB (an unterminated quote?)`,
+        `${this.file}:${this.line}: record longer than the ${MAX_RECORD_CHARS >> 20} MiB limit${why}`,
         { file: this.file, line: this.line },
       );
     }

@@ -72,7 +72,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const logger = options.logger ?? silentLogger;
   const port = options.port ?? (await freePort());
   const password = options.password ?? randomBytes(18).toString("base64url");
-  const directory = await mkdtemp(join(tmpdir(), "sales-db-pg-"));
+  const directory = await mkdtemp(join(tmpdir(), "sales-db-pg-")).catch((error: unknown) => {
+    throw startFailure(port, error);
+  });
   const cleanup = () => rm(directory, { recursive: true, force: true });
   try {
     const owner = process.getuid?.() === 0 ? await postgresUser() : null;
@@ -117,15 +119,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     };
   } catch (error) {
     await cleanup();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SalesDbError(
-      "db_unreachable",
-      `embedded PostgreSQL failed to start on port ${port}: ${reason}`,
-      {
-        cause: error,
-      },
-    );
+    throw startFailure(port, error);
   }
+}
+
+function startFailure(port: number, error: unknown): SalesDbError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SalesDbError(
+    "db_unreachable",
+    `embedded PostgreSQL failed to start on port ${port}: ${reason}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 interface Owner {

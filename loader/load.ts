@@ -27,7 +27,7 @@ import { openInput, type Input } from "./input";
 import { lockLoads, lockTable } from "./locks";
 import { checkRejectedShare, type LoadReport, type ValidationReport } from "./report";
 import type { RuleSet } from "./rules";
-import { SalesEncoder, type EncoderOptions } from "./sales-stream";
+import { SalesEncoder, validateFile, type EncoderOptions } from "./sales-stream";
 
 export interface LoadOptions extends EncoderOptions, TableOptions {
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
@@ -165,7 +165,7 @@ async function load(
       client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (FREEZE)`)),
     );
   } catch (error) {
-    throw input.readError(error);
+    throw await copyError(input.readError(error), input, options);
   }
   const validation = encoder.report;
   checkRejectedShare(validation, options.maxRejectedShare);
@@ -220,6 +220,37 @@ async function load(
   };
   options.onReport?.(report);
   return { commit: true, result: report };
+}
+
+/**
+ * A row the database refused (a character its encoding cannot store, mostly) names the COPY row; the user needs
+ * the CSV line, found by validating the file again up to that row (error path only; a FIFO cannot be re-read).
+ */
+async function copyError(error: unknown, input: Input, options: LoadOptions): Promise<unknown> {
+  const copyRow = /\bCOPY [^,]+, line (\d+)/.exec(String((error as { where?: unknown }).where ?? ""))?.[1];
+  if (copyRow === undefined || !(error instanceof Error)) return error;
+  let line: number | undefined;
+  if (input.regular) {
+    let seen = 0;
+    const target = Number(copyRow);
+    await validateFile(
+      {
+        file: options.file,
+        rules: options.rules,
+        maxRejects: 0,
+        onValid: (at) => {
+          if (++seen === target) line = at;
+        },
+      },
+      input.stream(),
+    ).catch(() => undefined);
+  }
+  const at = line === undefined ? `${options.file} (valid row ${copyRow})` : `${options.file}:${line}`;
+  return new SalesDbError(
+    "db_error",
+    `${at}: the database refused this row: ${error.message}; nothing written`,
+    { file: options.file, line, cause: error },
+  );
 }
 
 /** The recorded state, when the input is the very file (bytes, rules, column types) of the last load. */
@@ -378,7 +409,7 @@ type Outcome<T> = { commit: boolean; result: T };
  * `work` says so or fails), and the connection is closed whatever happens.
  */
 async function inTransaction<T>(
-  options: ConnectOptions,
+  options: TableOptions,
   name: TableName,
   work: (client: Client, table: Target) => Promise<Outcome<T>>,
 ): Promise<T> {
@@ -387,6 +418,8 @@ async function inTransaction<T>(
   try {
     await client.query("BEGIN");
     open = true;
+    // Every wait for a lock is bounded, the short tries of the swap included (locks.ts).
+    await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs(options)}`);
     const table = await resolve(client, name);
     const { commit, result } = await work(client, table);
     await client.query(commit ? "COMMIT" : "ROLLBACK");

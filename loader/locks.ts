@@ -20,6 +20,7 @@ export async function lockLoads(client: Client, table: Target, deadline: number)
     );
     return result.rows[0]?.locked === true;
   });
+  await boundWaits(client, deadline);
 }
 
 /** Takes ACCESS EXCLUSIVE on the table (when it exists) for the swap, trying for at most TRY_MS at a time. */
@@ -42,10 +43,13 @@ export async function lockTable(client: Client, table: Target, deadline: number)
       return false;
     }
   });
-  // The swap's own statements (the bookkeeping row, dependent objects) wait no longer than what is left.
-  await client.query(
-    `SET LOCAL lock_timeout = ${Math.max(1, Math.min(deadline - Date.now(), 2_147_483_647))}`,
-  );
+  await boundWaits(client, deadline);
+}
+
+/** The statements that follow (the bookkeeping, dependent objects) wait for locks no longer than what is left. */
+async function boundWaits(client: Client, deadline: number): Promise<void> {
+  const left = Math.max(1, Math.min(deadline - Date.now(), 2_147_483_647));
+  await client.query(`SET LOCAL lock_timeout = ${left}`);
 }
 
 const ADVISORY_KEY = "hashtextextended('sales-db:' || $1, 0)";

@@ -14,6 +14,8 @@ export interface EncoderOptions {
   readonly rules: RuleSet;
   /** Called for every rejected row, as it is found. */
   readonly onReject?: (reject: Reject) => void;
+  /** Called with the line of every valid row (used to map a COPY row back to its CSV line on an error). */
+  readonly onValid?: (line: number) => void;
   /** How many rejects the report lists; the rest are only counted. Default 10,000. */
   readonly maxRejects?: number;
   /** Bytes of COPY text gathered before a chunk is pushed. Default 64 KiB (larger chunks measured slower: less overlap with the server). */
@@ -125,6 +127,7 @@ export class SalesEncoder extends Transform {
       return;
     }
     this.valid++;
+    this.options.onValid?.(line);
     this.out += encodeCopyRow(validator, plain);
     if (this.out.length >= this.chunkSize) this.emit_();
   }
