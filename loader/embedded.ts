@@ -10,12 +10,13 @@ import {
   readdir,
   readlink,
   rm,
+  stat,
   symlink,
   writeFile,
 } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { SalesDbError } from "./errors";
 import { silentLogger, type Logger } from "./log";
@@ -72,12 +73,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const logger = options.logger ?? silentLogger;
   const port = options.port ?? (await freePort());
   const password = options.password ?? randomBytes(18).toString("base64url");
-  const directory = await mkdtemp(join(tmpdir(), "sales-db-pg-")).catch((error: unknown) => {
+  const asRoot = process.getuid?.() === 0;
+  const base = asRoot && !(await reachableByOthers(tmpdir())) ? "/tmp" : tmpdir();
+  const directory = await mkdtemp(join(base, "sales-db-pg-")).catch((error: unknown) => {
     throw startFailure(port, error);
   });
   const cleanup = () => rm(directory, { recursive: true, force: true });
   try {
-    const owner = process.getuid?.() === 0 ? await postgresUser() : null;
+    const owner = asRoot ? await postgresUser() : null;
     if (owner) await chown(directory, owner.uid, owner.gid);
     const bin = owner ? await stageBinaries(directory, owner) : join(await nativeFolder(), "bin");
     const data = join(directory, "data");
@@ -132,6 +135,21 @@ function startFailure(port: number, error: unknown): SalesDbError {
       cause: error,
     },
   );
+}
+
+/**
+ * Whether every folder down to `path` lets other users through: the postgres user must reach the server's folder
+ * (a private TMPDIR, like root's own home, does not let it).
+ */
+async function reachableByOthers(path: string): Promise<boolean> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = await stat(dir).then(
+      (stats) => stats.mode,
+      () => 0,
+    );
+    if ((mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 interface Owner {
