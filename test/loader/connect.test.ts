@@ -92,14 +92,12 @@ describe("connect", () => {
   });
 
   it("reads libpq's key=value form, quotes and escapes included, and the URL forms", () => {
-    expect(parseConnectionString("host=db port=6543 dbname=sales user=app password='it\\'s x'")).to.include(
-      {
-        host: "db",
-        port: 6543,
-        database: "sales",
-        user: "app",
-      },
-    );
+    expect(parseConnectionString("host=db port=6543 dbname=sales user=app password='it\\'s x'")).to.include({
+      host: "db",
+      port: 6543,
+      database: "sales",
+      user: "app",
+    });
     expect(parseConnectionString("password = 'a b\\'c' host=h").password).to.equal("a b'c");
     expect(parseConnectionString("  postgresql://app:p%40ss@db:6543/sales  ")).to.include({
       host: "db",
