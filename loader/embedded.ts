@@ -49,6 +49,7 @@ export interface EmbeddedOptions {
 const run = promisify(execFile);
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
+const SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Picks a free loopback port by binding port 0. */
 export async function freePort(): Promise<number> {
@@ -79,6 +80,23 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     throw startFailure(port, error);
   });
   const cleanup = () => rm(directory, { recursive: true, force: true });
+  // Ctrl-C or a kill of the parent, from here on, must not leave a server running or its folder behind.
+  let child: ChildProcess | null = null;
+  const stopOnExit = () => {
+    child?.kill("SIGQUIT");
+    rmSync(directory, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    forget();
+    stopOnExit();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const forget = () => {
+    process.off("exit", stopOnExit);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  };
+  process.once("exit", stopOnExit);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   try {
     const owner = asRoot ? await postgresUser() : null;
     if (owner) await chown(directory, owner.uid, owner.gid);
@@ -103,24 +121,21 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       logger,
     );
     await rm(passwordFile);
-    const child = await startServer(join(bin, "postgres"), data, port, options, owner, logger);
-    const stopOnExit = () => {
-      child.kill("SIGQUIT");
-      rmSync(directory, { recursive: true, force: true });
-    };
-    process.once("exit", stopOnExit);
+    const server = await startServer(join(bin, "postgres"), data, port, options, owner, logger);
+    child = server;
     logger.debug(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
     return {
       connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
       port,
       directory,
       async stop() {
-        process.off("exit", stopOnExit);
-        await stopServer(child);
+        forget();
+        await stopServer(server);
         await cleanup();
       },
     };
   } catch (error) {
+    forget();
     await cleanup();
     throw startFailure(port, error);
   }

