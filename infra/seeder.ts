@@ -144,13 +144,13 @@ export async function readSeed(
     inspectSales({ ...connection, table: props.table }),
   );
   if (!state.exists) return {}; // the table is gone: the engine drops the seed from the state
+  // A table written to, altered or replaced by hand since the load shows as drift, which the next up repairs.
+  const rowsSha256 = state.untouched
+    ? (state.sha256 ?? "")
+    : `modified since loaded (${state.sha256 ?? "not ours"})`;
   return {
     id,
-    props: {
-      ...props,
-      rowCount: state.rowCount,
-      validation: { ...props.validation, rowsSha256: state.sha256 ?? "" },
-    },
+    props: { ...props, rowCount: state.rowCount, validation: { ...props.validation, rowsSha256 } },
   };
 }
 
@@ -179,7 +179,9 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
       maxRejectedShare: inputs.maxRejectedShare,
       owner,
     }),
-  );
+  ).catch((error: unknown) => {
+    throw withSeedHint(error);
+  });
   const { password: _secret, ...rest } = inputs;
   return {
     ...rest,
@@ -192,6 +194,21 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
     rowCount: report.valid,
     owner,
   };
+}
+
+/** What a `pulumi up` user can do about a refusal, in the stack's own terms. */
+const SEED_HINTS: Record<string, string> = {
+  foreign_table:
+    "set seedTable to another table, or drop or rename that one yourself (the seed never replaces a table it did not load)",
+  empty_result: "fix the CSV, or drop the table yourself if emptying it is intended",
+};
+
+function withSeedHint(error: unknown): unknown {
+  if (!(error instanceof SalesDbError) || !(error.code in SEED_HINTS)) return error;
+  return new SalesDbError(error.code, `SalesSeed: ${error.message}; ${SEED_HINTS[error.code]}`, {
+    file: error.file,
+    cause: error,
+  });
 }
 
 /** A stable id: where the table lives. */

@@ -1,10 +1,10 @@
-import { Client } from "pg";
+import { Client, type ClientConfig } from "pg";
 import { parse } from "pg-connection-string";
-import { describe, SalesDbError } from "./errors";
+import { describe, firstLine, SalesDbError } from "./errors";
 import { silentLogger, type Logger } from "./log";
 
 export interface ConnectOptions {
-  /** `postgres://user:password@host:port/db`. */
+  /** A libpq connection string: `postgresql://user:password@host:port/db?sslmode=…` or `host=… dbname=…`. */
   readonly connectionString: string;
   /** How long to keep retrying while the server is down or starting. Default 30 s. */
   readonly waitTimeoutMs?: number;
@@ -32,68 +32,263 @@ export function isTransient(error: unknown): boolean {
   return error instanceof Error && TRANSIENT_MESSAGES.test(error.message);
 }
 
-/** `host:port/database` of a connection string, never its password. */
-export function describeTarget(connectionString: string): string {
-  const config = parse(connectionString);
-  return `${config.host ?? "localhost"}:${config.port ?? 5432}/${config.database ?? ""}`;
+const USAGE_HINT =
+  "expected postgresql://user:password@host:port/database (special characters in the password " +
+  "percent-encoded) or key=value pairs such as host=… port=… dbname=… user=…";
+
+/** Keys of libpq's key=value form that node-postgres can honour. */
+const KEYWORDS = new Set([
+  "host",
+  "hostaddr",
+  "port",
+  "dbname",
+  "user",
+  "password",
+  "connect_timeout",
+  "client_encoding",
+  "options",
+  "application_name",
+  "fallback_application_name",
+  "sslmode",
+  "sslrootcert",
+  "sslcert",
+  "sslkey",
+]);
+const SSL_KEYS = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+/**
+ * Parses a connection string in either of libpq's forms into node-postgres settings. Surrounding whitespace is
+ * ignored. Errors never quote the string: it may hold the password.
+ */
+export function parseConnectionString(text: string): ClientConfig {
+  const trimmed = text.trim();
+  if (trimmed === "") throw invalid("it is empty");
+  try {
+    if (/^postgres(ql)?:\/\//i.test(trimmed)) return fromUrl(trimmed);
+    if (/^[a-z_]+\s*=/i.test(trimmed)) return fromSettings(parseKeywords(trimmed));
+  } catch (error) {
+    if (error instanceof SalesDbError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw invalid(code === "ERR_INVALID_URL" ? "it is not a valid URL" : firstLine(String(error)), [trimmed]);
+  }
+  throw invalid("it is neither a postgresql:// URL nor key=value pairs");
+}
+
+function fromUrl(url: string): ClientConfig {
+  const parsed = parse(url.replace(/^postgres(ql)?:/i, "postgresql:"), { useLibpqCompat: true }) as Record<
+    string,
+    unknown
+  >;
+  const settings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value === "string" && value !== "") settings[key === "database" ? "dbname" : key] = value;
+  }
+  return fromSettings(settings, parsed.ssl as ClientConfig["ssl"]);
+}
+
+function fromSettings(settings: Record<string, string>, ssl?: ClientConfig["ssl"]): ClientConfig {
+  for (const key of Object.keys(settings)) {
+    if (!KEYWORDS.has(key) && key !== "uselibpqcompat")
+      throw invalid(`unsupported parameter "${safeKey(key)}"`);
+  }
+  const port = settings.port === undefined ? undefined : Number(settings.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw invalid("the port must be a number from 1 to 65535");
+  }
+  const connectTimeout =
+    settings.connect_timeout === undefined ? undefined : Number(settings.connect_timeout);
+  return {
+    host: settings.host ?? settings.hostaddr,
+    port,
+    database: settings.dbname,
+    user: settings.user,
+    password: settings.password,
+    options: settings.options,
+    client_encoding: settings.client_encoding,
+    application_name: settings.application_name ?? settings.fallback_application_name,
+    connectionTimeoutMillis: connectTimeout && connectTimeout > 0 ? connectTimeout * 1000 : undefined,
+    ssl: ssl ?? sslFor(settings),
+  };
+}
+
+/** The TLS settings libpq's sslmode and certificate keys ask for, as pg-connection-string maps them. */
+function sslFor(settings: Record<string, string>): ClientConfig["ssl"] {
+  const query = new URLSearchParams();
+  for (const key of SSL_KEYS) if (settings[key] !== undefined) query.set(key, settings[key] as string);
+  if ([...query.keys()].length === 0) return undefined;
+  return parse(`postgresql://localhost/?${query.toString()}`, { useLibpqCompat: true })
+    .ssl as ClientConfig["ssl"];
+}
+
+/** libpq's key=value grammar: `key = value` pairs, values bare or in single quotes with \' and \\ escapes. */
+function parseKeywords(text: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  let i = 0;
+  const skipSpace = () => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+  };
+  while (true) {
+    skipSpace();
+    if (i >= text.length) return settings;
+    const key = /^[A-Za-z_]+/.exec(text.slice(i))?.[0];
+    if (!key) throw invalid("a key=value pair has no key");
+    i += key.length;
+    skipSpace();
+    if (text[i] !== "=") throw invalid(`"${safeKey(key)}" has no "=" after it`);
+    i++;
+    skipSpace();
+    let value = "";
+    if (text[i] === "'") {
+      for (i++; ; i++) {
+        if (i >= text.length) throw invalid(`the quoted value of "${safeKey(key)}" never closes`);
+        const c = text[i] as string;
+        if (c === "'") break;
+        if (c === "\\" && i + 1 < text.length) value += text[++i];
+        else value += c;
+      }
+      i++;
+    } else {
+      for (; i < text.length && !/\s/.test(text[i] as string); i++) {
+        const c = text[i] as string;
+        value += c === "\\" && i + 1 < text.length ? text[++i] : c;
+      }
+    }
+    settings[key.toLowerCase()] = value;
+  }
+}
+
+/** A key is echoed only when it is one libpq knows: an unknown "key" may be a pasted password. */
+function safeKey(key: string): string {
+  return KEYWORDS.has(key.toLowerCase()) ? key : "(unknown key)";
+}
+
+function invalid(reason: string, secrets: readonly string[] = []): SalesDbError {
+  return new SalesDbError("usage", redact(`invalid database URL: ${reason}; ${USAGE_HINT}`, secrets));
 }
 
 /**
- * Connects, retrying with capped exponential backoff while the server refuses or is still starting.
- * On timeout the error says where it tried, for how long, and the last thing it saw.
+ * The strings that must never be printed for this connection string: its password, however it was written
+ * (also when the string does not parse), and PGPASSWORD.
+ */
+export function secretsOf(connectionString: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const found = new Set<string>();
+  const add = (value: string | undefined) => {
+    if (!value) return;
+    found.add(value);
+    try {
+      found.add(decodeURIComponent(value));
+    } catch {
+      // not percent-encoded
+    }
+  };
+  try {
+    const password = parseConnectionString(connectionString).password;
+    if (typeof password === "string") add(password);
+  } catch {
+    // a malformed string: the patterns below still find its password
+  }
+  add(/^\s*[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@/\s]*)@/i.exec(connectionString)?.[1]);
+  for (const match of connectionString.matchAll(/password\s*=\s*('(?:\\.|[^'\\])*'?|[^\s&]+)/gi)) {
+    const raw = match[1] as string;
+    add(raw);
+    if (raw.startsWith("'")) add(raw.slice(1, raw.endsWith("'") ? -1 : undefined).replace(/\\(.)/g, "$1"));
+  }
+  add(env.PGPASSWORD);
+  // Very short "secrets" would blank out ordinary words; a password that short protects nothing anyway.
+  return [...found].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every secret replaced by `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) result = result.split(secret).join("***");
+  return result;
+}
+
+/** `host:port/database` of a connection string, never its password. */
+export function describeTarget(connectionString: string): string {
+  const config = parseConnectionString(connectionString);
+  const host = config.host ?? process.env.PGHOST ?? "localhost";
+  return `${host}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? process.env.PGDATABASE ?? ""}`;
+}
+
+/**
+ * Session settings that end an orphaned session promptly: the server polls a client it has not heard from
+ * (client_connection_check_interval, PostgreSQL 14+) and probes idle TCP connections, so a killed or lost
+ * loader does not keep its transaction and locks. Settings the server does not know are skipped.
+ */
+const SESSION_SETTINGS: readonly [string, string][] = [
+  ["client_connection_check_interval", "2000"],
+  ["tcp_keepalives_idle", "10"],
+  ["tcp_keepalives_interval", "5"],
+  ["tcp_keepalives_count", "3"],
+];
+
+/**
+ * Connects, retrying with capped exponential backoff while the server refuses or is still starting, for at most
+ * `waitTimeoutMs` in all (each attempt is cut to the time left). On timeout the error says where it tried, for
+ * how long, and the last thing it saw.
  */
 export async function connectWithRetry(options: ConnectOptions): Promise<Client> {
   const logger = options.logger ?? silentLogger;
   const waitTimeoutMs = options.waitTimeoutMs ?? 30_000;
-  let target: string;
-  try {
-    target = describeTarget(options.connectionString);
-  } catch {
-    // Never echo the URL: it holds the password.
-    throw new SalesDbError(
-      "usage",
-      "invalid database URL: expected postgres://user:password@host:port/database, with special characters " +
-        "in the password percent-encoded",
-    );
-  }
+  const config = parseConnectionString(options.connectionString);
+  const target = describeTarget(options.connectionString);
+  const secrets = secretsOf(options.connectionString);
   const started = Date.now();
+  const deadline = started + waitTimeoutMs;
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
+    const left = Math.max(1, deadline - Date.now());
     const client = new Client({
-      connectionString: options.connectionString,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      ...config,
+      connectionTimeoutMillis: Math.min(
+        config.connectionTimeoutMillis ?? options.connectTimeoutMs ?? 5_000,
+        left,
+      ),
       // A half-open connection (a port-forward that died) is noticed instead of hanging the load forever.
       keepAlive: true,
-      application_name: "sales-db",
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: config.application_name ?? "sales-db",
     });
     // A dropped connection is also reported through the pending query; without a listener it would crash the process.
-    client.on("error", (error) => logger.debug(`connection to ${target} lost: ${describe(error)}`));
+    client.on("error", (error) =>
+      logger.debug(`connection to ${target} lost: ${redact(describe(error), secrets)}`),
+    );
     try {
       await client.connect();
+      await client.query(
+        `SELECT set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
+          (_, i) => `($${2 * i + 1}, $${2 * i + 2})`,
+        ).join(", ")}) AS s(name, value) WHERE s.name IN (SELECT name FROM pg_settings)`,
+        SESSION_SETTINGS.flat(),
+      );
       if (attempt > 1) logger.info(`Connected to ${target} after ${attempt} attempts`);
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
       const elapsed = Date.now() - started;
-      if (!isTransient(error)) throw connectError(error, target);
-      if (elapsed + delay > waitTimeoutMs) {
+      if (!isTransient(error)) throw connectError(error, target, secrets);
+      if (Date.now() >= deadline) {
         throw new SalesDbError(
           "db_unreachable",
           `could not connect to PostgreSQL at ${target} within ${(elapsed / 1000).toFixed(1)}s ` +
-            `(${attempt} attempts); last error: ${describe(error)}`,
+            `(${attempt} attempts); last error: ${redact(describe(error), secrets)}`,
           { cause: error },
         );
       }
-      logger.debug(`PostgreSQL at ${target} not ready (${describe(error)}); retrying in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      logger.debug(
+        `PostgreSQL at ${target} not ready (${redact(describe(error), secrets)}); retrying in ${delay} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, deadline - Date.now())));
       delay = Math.min(delay * 2, 2_000);
     }
   }
 }
 
-function connectError(error: unknown, target: string): SalesDbError {
+function connectError(error: unknown, target: string, secrets: readonly string[]): SalesDbError {
   const code = (error as { code?: unknown }).code;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = redact(error instanceof Error ? error.message : String(error), secrets);
   if (code === "28P01" || code === "28000") {
     return new SalesDbError("db_auth", `PostgreSQL at ${target} refused the credentials: ${reason}`, {
       cause: error,

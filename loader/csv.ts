@@ -205,7 +205,7 @@ export class CsvReader {
       parse(text, this.options);
     } catch (error) {
       if (error instanceof CsvError && error.code === "CSV_QUOTE_NOT_CLOSED") {
-        throw this.csvError("csv_record_too_long", this.fieldLine(error, text, this.line));
+        throw this.csvError("csv_record_too_long", this.fieldLine(error, text, this.line), "", true);
       }
       throw this.syntaxError(error, text, this.line);
     }
@@ -216,7 +216,7 @@ export class CsvReader {
   private syntaxError(error: unknown, text: string, line: number): unknown {
     if (!(error instanceof CsvError)) return error;
     const code = CSV_PARSE_CODES[error.code] ?? "csv_syntax";
-    return this.csvError(code, this.fieldLine(error, text, line), error.message);
+    return this.csvError(code, this.fieldLine(error, text, line), error.message, text.includes('"'));
   }
 
   /** The line on which the field csv-parse stopped in starts; `text` is one record, from `line`. */
@@ -227,14 +227,19 @@ export class CsvReader {
     return line + countNewlines(before, 0, before.length);
   }
 
-  private csvError(code: ErrorCode, line: number, detail = ""): SalesDbError {
+  /** `quoted`: the record holds a quote, so a record too long may be a quote left open. */
+  private csvError(code: ErrorCode, line: number, detail = "", quoted = false): SalesDbError {
+    const limit =
+      this.maxRecordSize % (1 << 20) === 0
+        ? `the ${this.maxRecordSize >> 20} MiB limit`
+        : `the ${this.maxRecordSize.toLocaleString("en")}-character limit`;
     const what: Partial<Record<ErrorCode, string>> = {
       csv_unclosed_quote: "a quoted field opens on this line and never closes (add the closing quote)",
       csv_invalid_closing_quote:
         'text follows the closing quote of the field that starts on this line (write a quote inside a quoted field twice: "")',
       csv_invalid_opening_quote:
         'a quote inside a field that does not start with one (quote the whole field and write the quote twice: "12"" screen")',
-      csv_record_too_long: `record longer than ${this.maxRecordSize.toLocaleString("en")} characters (a quote that never closes?)`,
+      csv_record_too_long: `record longer than ${limit}${quoted ? "; is a quote left open?" : ""}`,
     };
     return new SalesDbError(code, `${this.file}:${line}: ${what[code] ?? `invalid CSV (${detail})`}`, {
       file: this.file,

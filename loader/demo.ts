@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "./embedded";
+import { oneLine } from "./errors";
 import { loadSales } from "./load";
 import { createLogger, rejectLogger, type Logger } from "./log";
 import { formatPsqlTable } from "./psql-table";
@@ -56,7 +57,9 @@ export async function runDemo(options: { logger?: Logger; out?: NodeJS.WritableS
 
 if (require.main === module) {
   runDemo().catch((error: unknown) => {
-    process.stderr.write(`sales-db demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `sales-db demo: ${oneLine(error instanceof Error ? error.message : String(error))}\n`,
+    );
     process.exitCode = 1;
   });
 }

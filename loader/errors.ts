@@ -1,7 +1,8 @@
 /** Every failure the loader reports carries one of these codes. */
 export type ErrorCode =
   | "usage" // bad command line
-  | "file_unreadable" // the CSV or rules file cannot be opened or read
+  | "file_unreadable" // the CSV or rules file cannot be opened or read, or is a directory
+  | "too_large" // an input past a documented size limit (rules file, CSV record)
   | "rules_invalid" // config.yaml does not parse or breaks its schema
   | "csv_header" // missing, duplicate or unknown column, or no header at all
   | "csv_unclosed_quote" // a quoted field never closes
@@ -14,6 +15,8 @@ export type ErrorCode =
   | "db_auth" // the server refused the credentials
   | "db_lock_timeout" // another load held the table too long
   | "db_error" // any other error reported by PostgreSQL
+  | "foreign_table" // the target table exists but sales-db did not load it
+  | "empty_result" // the load would empty a table that holds rows
   | "gate"; // the rejected share exceeds the configured maximum
 
 export interface ErrorDetails {
@@ -60,4 +63,15 @@ export function describe(error: unknown): string {
 
 export function firstLine(text: string): string {
   return text.split("\n", 1)[0] ?? text;
+}
+
+// C0 and C1 controls, DEL, line and paragraph separators and bidi overrides: what a terminal may act on.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` as one line that a terminal prints verbatim: newlines become "; ", other controls \u escapes. */
+export function oneLine(text: string): string {
+  return text
+    .replace(/\s*[\r\n]+\s*/g, "; ")
+    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -2,6 +2,13 @@ import type { WriteStream } from "node:tty";
 
 const WIDTH = 30;
 
+export interface ProgressBar {
+  update(bytes: number): void;
+  /** Erases the bar, so that a log line or the final error starts on a clean line; the next update redraws it. */
+  clear(): void;
+  done(): void;
+}
+
 /**
  * A one-line progress bar on a terminal, redrawn at most every 100 ms. Returns no-ops when `out` is not a TTY,
  * so logs piped to a file stay clean.
@@ -9,10 +16,11 @@ const WIDTH = 30;
 export function createProgressBar(
   totalBytes: number,
   out: NodeJS.WriteStream | WriteStream = process.stderr,
-) {
-  if (!out.isTTY || totalBytes <= 0) return { update: (_bytes: number) => {}, done: () => {} };
+): ProgressBar {
+  if (!out.isTTY || totalBytes <= 0) return { update: () => {}, clear: () => {}, done: () => {} };
   const started = Date.now();
   let lastDraw = 0;
+  let drawn = false;
   const draw = (bytes: number) => {
     const share = Math.min(1, bytes / totalBytes);
     const filled = Math.round(share * WIDTH);
@@ -21,6 +29,11 @@ export function createProgressBar(
     out.write(
       `\r[${"#".repeat(filled)}${" ".repeat(WIDTH - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${rate.toFixed(1)} MB/s`,
     );
+    drawn = true;
+  };
+  const clear = () => {
+    if (drawn) out.write("\r\x1b[K");
+    drawn = false;
   };
   return {
     update(bytes: number) {
@@ -29,9 +42,7 @@ export function createProgressBar(
       lastDraw = now;
       draw(bytes);
     },
-    done() {
-      draw(totalBytes);
-      out.write("\n");
-    },
+    clear,
+    done: clear,
   };
 }

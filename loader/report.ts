@@ -28,6 +28,11 @@ export interface LoadReport extends ValidationReport {
   /** Rows written by this run: 0 when the table already held exactly these rows. */
   readonly loaded: number;
   readonly changed: boolean;
+  /**
+   * False when the file was recognised by its sha256 as the one last loaded into the untouched table, and so not
+   * read again: the counts are the recorded ones, and no rejects are listed (`sales-db validate` lists them).
+   */
+  readonly validated: boolean;
 }
 
 export function emptyByRule(): Record<RuleId, number> {

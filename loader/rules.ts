@@ -1,6 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
 import { parseDocument } from "yaml";
-import { describe, firstLine, SalesDbError } from "./errors";
+import { firstLine, SalesDbError } from "./errors";
+import { readBounded } from "./input";
 
 /** The columns of the sales table, in table order. */
 export const COLUMNS = ["product", "price", "quantity"] as const;
@@ -42,22 +43,43 @@ const KEYS = [
 ];
 const OPTIONAL_KEYS = new Set(["column_types"]);
 
+/** A rules file is a handful of keys; anything larger is the wrong file, or an attack on the parser. */
+export const MAX_RULES_BYTES = 64 * 1024;
+/** YAML aliases the rules may use: enough for sharing a value, far too few for a "billion laughs" bomb. */
+const MAX_ALIASES = 20;
+
 /** Reads and checks a rules file. Every problem names the file and the key. */
 export async function loadRules(file: string): Promise<RuleSet> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new SalesDbError("file_unreadable", `${file}: cannot read rules file (${describe(error)})`, {
-      file,
-      cause: error,
-    });
+  const bytes = await readBounded(file, MAX_RULES_BYTES, "rules file");
+  if (!isUtf8(bytes)) {
+    throw new SalesDbError("rules_invalid", `${file}: the rules file is not UTF-8 text`, { file });
   }
-  return parseRules(text, file);
+  return parseRules(bytes.toString("utf8"), file);
 }
 
 /** Parses rules from YAML text; `file` only labels the errors. */
 export function parseRules(text: string, file = "config.yaml"): RuleSet {
+  try {
+    return checkRules(parseYaml(text, file), file);
+  } catch (error) {
+    if (error instanceof SalesDbError) throw error;
+    // The parser's own limits (aliases, nesting depth) and anything else it throws: still one line, naming the file.
+    throw new SalesDbError("rules_invalid", `${file}: invalid YAML: ${firstLine(describeYamlError(error))}`, {
+      file,
+      cause: error,
+    });
+  }
+}
+
+function describeYamlError(error: unknown): string {
+  if (error instanceof RangeError) return "nested too deeply";
+  const message = error instanceof Error ? error.message : String(error);
+  return /alias/i.test(message)
+    ? `more than ${MAX_ALIASES} aliases, or an alias that expands too far`
+    : message;
+}
+
+function parseYaml(text: string, file: string): unknown {
   const document = parseDocument(text, { uniqueKeys: true });
   const yamlError = document.errors[0];
   if (yamlError) {
@@ -68,7 +90,10 @@ export function parseRules(text: string, file = "config.yaml"): RuleSet {
       line,
     });
   }
-  const raw: unknown = document.toJS();
+  return document.toJS({ maxAliasCount: MAX_ALIASES });
+}
+
+function checkRules(raw: unknown, file: string): RuleSet {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new SalesDbError("rules_invalid", `${file}: expected a mapping of rule names to values`, { file });
   }

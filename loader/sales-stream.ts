@@ -14,6 +14,8 @@ export interface EncoderOptions {
   readonly rules: RuleSet;
   /** Called for every rejected row, as it is found. */
   readonly onReject?: (reject: Reject) => void;
+  /** Called with the line of every valid row (used to map a COPY row back to its CSV line on an error). */
+  readonly onValid?: (line: number) => void;
   /** How many rejects the report lists; the rest are only counted. Default 10,000. */
   readonly maxRejects?: number;
   /** Bytes of COPY text gathered before a chunk is pushed. Default 64 KiB (larger chunks measured slower: less overlap with the server). */
@@ -40,6 +42,8 @@ export class SalesEncoder extends Transform {
   private rejected = 0;
   private readonly byRule = emptyByRule();
   private readonly rejects: Reject[] = [];
+  /** Characters of raw values the listed rejects hold, bounded by MAX_KEPT_TOTAL. */
+  private keptChars = 0;
   private finished: ValidationReport | null = null;
 
   constructor(options: EncoderOptions) {
@@ -123,6 +127,7 @@ export class SalesEncoder extends Transform {
       return;
     }
     this.valid++;
+    this.options.onValid?.(line);
     this.out += encodeCopyRow(validator, plain);
     if (this.out.length >= this.chunkSize) this.emit_();
   }
@@ -130,7 +135,13 @@ export class SalesEncoder extends Transform {
   private reject(reject: Reject): void {
     this.rejected++;
     for (const rule of reject.rules) this.byRule[rule]++;
-    if (this.rejects.length < this.maxRejects) this.rejects.push(kept(reject));
+    if (this.rejects.length < this.maxRejects) {
+      const size = Object.values(reject.values).reduce((sum, value) => sum + (value?.length ?? 0), 0);
+      if (this.keptChars + size <= MAX_KEPT_TOTAL) {
+        this.keptChars += size;
+        this.rejects.push(kept(reject));
+      }
+    }
     this.options.onReject?.(reject);
   }
 
@@ -146,6 +157,11 @@ export class SalesEncoder extends Transform {
 
 /** Longest raw value a reject keeps; longer ones are cut and marked with an ellipsis. */
 const MAX_KEPT_CHARS = 1000;
+/**
+ * Raw characters all listed rejects may hold together; past it rejects are only counted (and logged). With the
+ * per-value cap, this bounds the report's memory whatever --max-rejects and the field sizes are.
+ */
+export const MAX_KEPT_TOTAL = 2_000_000;
 
 function cut(value: string): string {
   return value.length > MAX_KEPT_CHARS ? `${value.slice(0, MAX_KEPT_CHARS)}…` : value;
@@ -209,11 +225,14 @@ export function asFileError(error: unknown, file: string): unknown {
 }
 
 /** Validates a CSV without touching any database. */
-export async function validateFile(options: EncoderOptions): Promise<ValidationReport> {
+export async function validateFile(
+  options: EncoderOptions,
+  input: NodeJS.ReadableStream = openCsv(options.file),
+): Promise<ValidationReport> {
   const encoder = new SalesEncoder(options);
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
-    await pipeline(openCsv(options.file), encoder, discard);
+    await pipeline(input, encoder, discard);
   } catch (error) {
     throw asFileError(error, options.file);
   }

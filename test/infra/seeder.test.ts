@@ -93,6 +93,37 @@ describe("seeder (provider behaviour, real PostgreSQL)", () => {
     }
   });
 
+  it("read sees a hand edit that keeps the row count, and the next up restores the rows", async () => {
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const { id, outs } = await createSeed(inputs);
+    const previous = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = inputs.password;
+    try {
+      await db.query("UPDATE sales SET price = 1 WHERE product = 'Halal Mouse'");
+      const read = (await readSeed(id, outs)).props;
+      expect(read?.rowCount).to.equal(3);
+      expect(diffSeed(read!, inputs).changes).to.equal(true);
+      await updateSeed(read!, inputs);
+      expect(await db.query("SELECT price FROM sales WHERE product = 'Halal Mouse'")).to.deep.equal([
+        { price: 24.99 },
+      ]);
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = previous;
+    }
+  });
+
+  it("up fails clearly, writing nothing, when the table exists but the seed did not load it", async () => {
+    await db.query("CREATE TABLE sales (id int); INSERT INTO sales SELECT generate_series(1, 1000)");
+    const { inputs } = await checkSeed(inputsFor(db.url));
+    const error = (await createSeed(inputs).catch((e: unknown) => e)) as Error;
+    expect(error.message).to.match(
+      /^SalesSeed: sales exists but was not loaded by sales-db .*; set seedTable to another table, or drop or rename/,
+    );
+    expect(error.message).to.not.contain("\n");
+    expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 1000 }]);
+  });
+
   it("an update that reaches the same table under another host name keeps its rows", async () => {
     const { inputs } = await checkSeed(inputsFor(db.url));
     const { outs } = await createSeed(inputs);

@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { connectWithRetry, describeTarget, isTransient } from "../../loader/connect";
+import { createServer, type AddressInfo } from "node:net";
+import {
+  connectWithRetry,
+  describeTarget,
+  isTransient,
+  parseConnectionString,
+  redact,
+  secretsOf,
+} from "../../loader/connect";
 import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import type { SalesDbError } from "../../loader/errors";
 import { loadSales } from "../../loader/load";
@@ -62,6 +70,78 @@ describe("connect", () => {
       expect((await client.query("SELECT 1 AS one")).rows).to.deep.equal([{ one: 1 }]);
     } finally {
       await client.end();
+    }
+  });
+
+  it("honours the wait timeout against a server that accepts and never answers", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const error = await connectWithRetry({
+        connectionString: `postgres://u:p@127.0.0.1:${port}/x`,
+        waitTimeoutMs: 1_500,
+      }).catch((e: unknown) => e);
+      expect((error as SalesDbError).code).to.equal("db_unreachable");
+      // Each attempt is cut to the time left: not one 5 s connect timeout past the deadline.
+      expect(Date.now() - started).to.be.within(1_400, 2_500);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("reads libpq's key=value form, quotes and escapes included, and the URL forms", () => {
+    expect(parseConnectionString("host=db port=6543 dbname=sales user=app password='it\\'s x'")).to.include({
+      host: "db",
+      port: 6543,
+      database: "sales",
+      user: "app",
+    });
+    expect(parseConnectionString("password = 'a b\\'c' host=h").password).to.equal("a b'c");
+    expect(parseConnectionString("  postgresql://app:p%40ss@db:6543/sales  ")).to.include({
+      host: "db",
+      port: 6543,
+      database: "sales",
+      password: "p@ss",
+    });
+    expect(parseConnectionString("postgres://app@db/sales?sslmode=require").ssl).to.deep.equal({
+      rejectUnauthorized: false,
+    });
+    expect(parseConnectionString("host=db sslmode=disable").ssl).to.equal(false);
+  });
+
+  it("refuses what is neither form, without quoting it", () => {
+    for (const text of [
+      "",
+      "   ",
+      "postgress://u:hunter22@h/db",
+      "hunter22",
+      "host=h bogus=hunter22",
+      "host=h port=x",
+    ]) {
+      const error = (() => {
+        try {
+          parseConnectionString(text);
+        } catch (e) {
+          return e as SalesDbError;
+        }
+        return null;
+      })();
+      expect(error?.code, text).to.equal("usage");
+      expect(error?.message, text).to.not.contain("hunter22");
+    }
+  });
+
+  it("finds the password to redact in malformed strings too", () => {
+    for (const text of [
+      "postgress://u:hunter22@h/db",
+      "host=h password='hunter22",
+      "host=h password=hunter22 bogus=1",
+      "postgres://u:hunter%2022@[::1/db",
+    ]) {
+      const secrets = secretsOf(text, {});
+      expect(redact(`echo ${text}`, secrets), text).to.not.match(/hunter(22|%2022| 22)/);
     }
   });
 });

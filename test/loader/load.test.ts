@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import { createWriteStream } from "node:fs";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Client } from "pg";
 import { SalesDbError } from "../../loader/errors";
 import { dropSales, inspectSales, loadSales } from "../../loader/load";
 import { loadRules, type RuleSet } from "../../loader/rules";
@@ -188,20 +192,254 @@ describe("load (real PostgreSQL)", () => {
       exists: false,
       rowCount: 0,
       sha256: null,
+      untouched: false,
     });
     const report = await load(SAMPLE_CSV);
     expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
       exists: true,
       rowCount: 3,
       sha256: report.sha256,
+      untouched: true,
     });
     await dropSales({ connectionString: db.url });
     expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
       exists: false,
       rowCount: 0,
       sha256: null,
+      untouched: false,
     });
     expect(await db.query("SELECT * FROM sales_db_seeds")).to.deep.equal([]);
+  });
+
+  describe("a table sales-db did not load", () => {
+    const foreign = async () => {
+      await db.query("CREATE TABLE sales (id int PRIMARY KEY, note text)");
+      await db.query("INSERT INTO sales SELECT i, 'row ' || i FROM generate_series(1, 1000) AS i");
+    };
+
+    it("is refused, naming the table, and nothing is written", async () => {
+      await foreign();
+      const error = await load(SAMPLE_CSV).catch((e: unknown) => e);
+      expect((error as SalesDbError).code).to.equal("foreign_table");
+      expect((error as SalesDbError).message).to.match(/^sales exists but was not loaded by sales-db/);
+      expect(await db.query("SELECT count(*)::int AS n, max(note) AS note FROM sales")).to.deep.equal([
+        { n: 1000, note: "row 999" },
+      ]);
+      expect(await db.query("SELECT relname FROM pg_class WHERE relname LIKE 'sales_db%'")).to.deep.equal([]);
+    });
+
+    it("is replaced only when explicitly asked", async () => {
+      await foreign();
+      expect(await load(SAMPLE_CSV, { replaceForeignTable: true })).to.include({ changed: true, loaded: 3 });
+      expect(await rows()).to.have.length(3);
+      expect(await load(SAMPLE_CSV)).to.include({ changed: false }); // ours from now on
+    });
+
+    it("includes one dropped and recreated by hand after a load, and a view of that name", async () => {
+      await load(SAMPLE_CSV);
+      await db.query("DROP TABLE sales; CREATE TABLE sales (product text, price real, quantity integer)");
+      expect(((await load(SAMPLE_CSV).catch((e: unknown) => e)) as SalesDbError).code).to.equal(
+        "foreign_table",
+      );
+      await db.query("DROP TABLE sales; CREATE VIEW sales AS SELECT 1 AS one");
+      const view = (await load(SAMPLE_CSV, { replaceForeignTable: true }).catch(
+        (e: unknown) => e,
+      )) as SalesDbError;
+      expect(view.message).to.match(/not a plain table/);
+    });
+
+    it("is not dropped by dropSales", async () => {
+      await foreign();
+      expect(await dropSales({ connectionString: db.url })).to.equal(false);
+      expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 1000 }]);
+    });
+  });
+
+  describe("a reload of the same file", () => {
+    const edits: Record<string, string> = {
+      INSERT: "INSERT INTO sales VALUES ('Halal Extra', 1, 1)",
+      UPDATE: "UPDATE sales SET price = 1 WHERE product = 'Halal Mouse'",
+      DELETE: "DELETE FROM sales WHERE product = 'Halal Mouse'",
+      "DELETE and INSERT back":
+        "DELETE FROM sales WHERE product = 'Halal Mouse'; INSERT INTO sales VALUES ('Halal Mouse', 24.99, 10)",
+      TRUNCATE: "TRUNCATE sales",
+      "ALTER COLUMN TYPE": "ALTER TABLE sales ALTER COLUMN price TYPE numeric",
+      "ADD COLUMN": "ALTER TABLE sales ADD COLUMN note text",
+      "a write with the trigger disabled": `ALTER TABLE sales DISABLE TRIGGER ALL;
+        UPDATE sales SET quantity = 99; ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_modified`,
+      "a write as a replica": "SET session_replication_role = replica; UPDATE sales SET quantity = 99",
+      "a dropped trigger": "DROP TRIGGER sales_db_modified ON sales; UPDATE sales SET quantity = 98",
+    };
+    for (const [edit, sql] of Object.entries(edits)) {
+      it(`after ${edit} by hand restores the file's rows`, async () => {
+        await load(SAMPLE_CSV);
+        const original = await rows();
+        await db.query(sql);
+        expect(await load(SAMPLE_CSV)).to.include({ changed: true, loaded: 3 });
+        expect(await rows()).to.deep.equal(original);
+        const [type] = await db.query<{ data_type: string }>(
+          "SELECT data_type FROM information_schema.columns WHERE table_name = 'sales' AND column_name = 'price'",
+        );
+        expect(type?.data_type).to.equal("real");
+      });
+    }
+
+    it("into an untouched table reads nothing past the file's hash and writes nothing", async () => {
+      await load(SAMPLE_CSV);
+      const before = await db.query("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid");
+      const copies = () =>
+        db.query<{ n: string }>(
+          "SELECT n_tup_ins::text AS n FROM pg_stat_user_tables WHERE relname = 'sales'",
+        );
+      const second = await load(SAMPLE_CSV);
+      expect(second).to.include({ changed: false, loaded: 0, validated: false, valid: 3, rejected: 3 });
+      expect(second.byRule).to.include({ product_prefix: 2 });
+      expect(await db.query("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid")).to.deep.equal(before);
+      // No staging table was created: the relation counter of this database did not move.
+      expect(await copies()).to.have.length(1);
+    });
+
+    it("with other bytes giving the same valid rows writes nothing, after validating them", async () => {
+      await load(SAMPLE_CSV);
+      const before = await db.query("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid");
+      const otherRejects = await files.write(
+        "other-rejects.csv",
+        "product,price,quantity\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Keyboard,49.99,5\nBad,1,1\n",
+      );
+      expect(await load(otherRejects)).to.include({
+        validated: true,
+        changed: false,
+        loaded: 0,
+        rejected: 1,
+      });
+      expect(await db.query("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid")).to.deep.equal(before);
+      // The bookkeeping now knows this file: the next reload skips validation.
+      expect(await load(otherRejects)).to.include({ validated: false, changed: false, rejected: 1 });
+    });
+
+    it("with other rules validates again", async () => {
+      await load(SAMPLE_CSV);
+      const stricter = { ...rules, maxQuantity: 5 };
+      expect(await load(SAMPLE_CSV, { rules: stricter })).to.include({
+        validated: true,
+        changed: true,
+        valid: 2,
+      });
+    });
+  });
+
+  describe("a load that would leave the table empty", () => {
+    it("is refused for a header-only file or one whose every row is rejected, keeping the rows", async () => {
+      await load(SAMPLE_CSV);
+      for (const content of ["product,price,quantity\n", "product,price,quantity\nBad,1,1\n,,\n"]) {
+        const file = await files.write("empty.csv", content);
+        const error = (await load(file).catch((e: unknown) => e)) as SalesDbError;
+        expect(error.code).to.equal("empty_result");
+        expect(error.message).to.match(
+          /empty\.csv: no valid rows .* would empty sales, which holds rows; nothing written$/,
+        );
+        expect(await rows()).to.have.length(3);
+      }
+    });
+
+    it("empties the table when asked, and is no question for a new or empty table", async () => {
+      const header = await files.write("header.csv", "product,price,quantity\n");
+      expect(await load(header)).to.include({ changed: true, loaded: 0 });
+      await load(SAMPLE_CSV);
+      expect(await load(header, { allowEmpty: true })).to.include({ changed: true, loaded: 0 });
+      expect(await rows()).to.deep.equal([]);
+    });
+  });
+
+  describe("locks", () => {
+    it("never makes readers wait while a load waits for the table", async () => {
+      await load(SAMPLE_CSV);
+      const holder = await connected(db.url);
+      try {
+        await holder.query("BEGIN; SELECT count(*) FROM sales");
+        const changed = await files.write("locks.csv", "product,price,quantity\nHalal Tea,12.50,4\n");
+        const loading = load(changed, { lockTimeoutMs: 20_000 });
+        await waitFor(async () => (await loaderBackends(db, "l.locktype = 'advisory' AND l.granted")) > 0);
+        for (let i = 0; i < 5; i++) {
+          const started = Date.now();
+          await readerWithTimeout(db.url, 1_000);
+          expect(Date.now() - started).to.be.lessThan(1_000);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+        await holder.query("COMMIT");
+        expect(await loading).to.include({ changed: true, loaded: 1 });
+      } finally {
+        await holder.end();
+      }
+    });
+
+    it("a lock timeout names the session holding the table and how to end it", async () => {
+      await load(SAMPLE_CSV);
+      const holder = await connected(db.url, "report-job");
+      try {
+        await holder.query("BEGIN; SELECT count(*) FROM sales");
+        const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+        const changed = await files.write("timeout.csv", "product,price,quantity\nHalal Tea,12.50,4\n");
+        const error = (await load(changed, { lockTimeoutMs: 700 }).catch((e: unknown) => e)) as SalesDbError;
+        expect(error.code).to.equal("db_lock_timeout");
+        expect(error.message).to.match(
+          new RegExp(
+            `held by pid ${pid} \\(application "report-job", user \\w+, idle in transaction since [^)]+\\); end it with SELECT pg_terminate_backend\\(${pid}\\)`,
+          ),
+        );
+      } finally {
+        await holder.end();
+      }
+      expect(await rows()).to.have.length(3);
+    });
+
+    it("takes no lock while reading the file: a slow input does not stop another load", async () => {
+      await load(SAMPLE_CSV);
+      const stalled = new PassThrough();
+      stalled.write("product,price,quantity\nHalal Slow,10,1\n");
+      // A load whose input never ends, and another one that must get through meanwhile.
+      const fifo = await files.fifo("stalled.csv");
+      const writer = writeFifo(fifo, stalled);
+      const slow = load(fifo, { lockTimeoutMs: 20_000 }).catch((e: unknown) => e);
+      await waitFor(async () => (await loaderBackends(db, "a.query LIKE 'COPY%'")) > 0);
+      const other = await files.write("other.csv", "product,price,quantity\nHalal Fast,10,1\n");
+      expect(await load(other, { lockTimeoutMs: 5_000 })).to.include({ changed: true });
+      stalled.end();
+      await writer;
+      expect(await slow).to.include({ changed: true, loaded: 1 });
+    });
+  });
+
+  it("names the CSV line of a row the database's encoding cannot store", async () => {
+    await db.query(
+      `CREATE DATABASE "${db.name}_latin1" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    const url = db.url.replace(`/${db.name}`, `/${db.name}_latin1`);
+    try {
+      const file = await files.write(
+        "euro.csv",
+        "product,price,quantity\nHalal Café,10,1\nBad,1,1\nHalal Euro €,10,1\n",
+      );
+      const error = (await loadSales({ connectionString: url, file, rules }).catch(
+        (e: unknown) => e,
+      )) as SalesDbError;
+      expect(error.line).to.equal(4);
+      expect(error.message).to.match(
+        /euro\.csv:4: the database refused this row: .*LATIN1.*; nothing written$/,
+      );
+    } finally {
+      await db.query(`DROP DATABASE "${db.name}_latin1" WITH (FORCE)`);
+    }
+  });
+
+  it("a user table named like a staging table, or sales__loading, is left alone", async () => {
+    await db.query("CREATE TABLE sales__loading (x int); INSERT INTO sales__loading VALUES (7)");
+    expect(await load(SAMPLE_CSV)).to.include({ changed: true });
+    expect(await db.query("SELECT x FROM sales__loading")).to.deep.equal([{ x: 7 }]);
+    for (const table of ["sales_db_seeds", "pg_temp.x", "pg_catalog.sales", "sales_db_staging_1"]) {
+      const error = (await load(SAMPLE_CSV, { table }).catch((e: unknown) => e)) as SalesDbError;
+      expect(error.code, table).to.equal("usage");
+    }
   });
 });
 
@@ -209,4 +447,35 @@ async function copyBackends(db: TestDatabase) {
   return db.query(
     "SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0",
   );
+}
+
+/** sales-db sessions whose activity or locks match `condition` (over pg_stat_activity a and pg_locks l). */
+async function loaderBackends(db: TestDatabase, condition: string): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT count(DISTINCT a.pid)::int AS n FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid
+     WHERE a.application_name = 'sales-db' AND ${condition}`,
+  );
+  return row?.n ?? 0;
+}
+
+async function connected(url: string, application = "test-holder"): Promise<Client> {
+  const client = new Client({ connectionString: url, application_name: application });
+  await client.connect();
+  return client;
+}
+
+/** A plain SELECT that fails if it has to wait longer than `timeoutMs` for a lock. */
+async function readerWithTimeout(url: string, timeoutMs: number): Promise<void> {
+  const client = await connected(url, "test-reader");
+  try {
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    await client.query("SELECT count(*) FROM sales");
+  } finally {
+    await client.end();
+  }
+}
+
+/** Opens the FIFO for writing (which unblocks its reader) and copies `from` into it. */
+async function writeFifo(fifo: string, from: NodeJS.ReadableStream): Promise<void> {
+  await pipeline(from, createWriteStream(fifo));
 }

@@ -1,6 +1,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
 
 export const SAMPLE_CSV = "data/sales.csv";
 export const SAMPLE_RULES = "data/config.yaml";
@@ -9,6 +13,8 @@ export const SAMPLE_RULES = "data/config.yaml";
 export async function scratch(): Promise<{
   dir: string;
   write(name: string, content: string | Buffer): Promise<string>;
+  /** A named pipe with no writer yet. */
+  fifo(name: string): Promise<string>;
   cleanup(): Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), "sales-db-test-"));
@@ -17,6 +23,11 @@ export async function scratch(): Promise<{
     async write(name, content) {
       const file = join(dir, name);
       await writeFile(file, content);
+      return file;
+    },
+    async fifo(name) {
+      const file = join(dir, name);
+      await run("mkfifo", [file]);
       return file;
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),

@@ -35,6 +35,8 @@ export interface TestDatabase {
   readonly name: string;
   /** Runs one query on a short-lived connection. */
   query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** A connection of its own (to hold a transaction open), named `application`; the caller ends it. */
+  connect(application: string): Promise<Client>;
   drop(): Promise<void>;
 }
 
@@ -50,6 +52,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     query: <T extends object>(sql: string, params?: unknown[]) =>
       withClient(url, async (client) => (await client.query<T>(sql, params)).rows),
+    async connect(application) {
+      const client = new Client({ connectionString: url, application_name: application });
+      await client.connect();
+      return client;
+    },
     drop: () =>
       withClient(testServerUrl(), (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
