@@ -116,9 +116,7 @@ describe("csv", () => {
     it("a quote-free line over the record limit is refused by csv-parse's count, with its line", () => {
       const error = parseError(`a\n1\n${"x".repeat(60)}\n`, 50);
       expect([error.code, error.line]).to.deep.equal(["csv_record_too_long", 3]);
-      expect(error.message).to.equal(
-        "t.csv:3: record longer than the 50-character limit",
-      );
+      expect(error.message).to.equal("t.csv:3: record longer than the 50-character limit");
       // Commas are not field content: 60 characters of text, 30 of content, is a record.
       expect(parse(`a\n${"x,".repeat(30)}\n`, [], 50)[1]?.fields).to.have.length(31);
     });
