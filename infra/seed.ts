@@ -13,8 +13,8 @@ const SEEDER_MODULE = "dist/infra/seeder.js";
  * seeder at run time: nothing large is captured, and the real work stays in plain, tested functions.
  */
 const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    return seeder().checkSeed(news as SeedInputs);
+  async check(olds, news) {
+    return seeder().checkSeed(olds as never, news as SeedInputs);
   },
   async diff(_id, olds, news) {
     return seeder().diffSeed(olds as never, news as SeedInputs);
@@ -64,8 +64,10 @@ export interface SalesSeedArgs {
   readonly target: pulumi.Input<SeedTarget>;
   /** Fail when more than this share (0..1) of the rows is rejected. Default: no limit. */
   readonly maxRejectedShare?: number;
-  /** How long to wait for PostgreSQL to accept connections. Default 120 s. */
+  /** How long to wait for the pod to be Ready and PostgreSQL to accept connections. Default 120 s. */
   readonly waitTimeoutSeconds?: number;
+  /** Keep the table on `pulumi destroy` (for a retained volume). Default false: destroy drops it. */
+  readonly keepTableOnDelete?: boolean;
 }
 
 /** Validates the CSV (at preview, in `check`) and loads the valid rows (at `up`), through the loader. */
@@ -95,13 +97,17 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       target: args.target,
       maxRejectedShare: args.maxRejectedShare,
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
+      keepTableOnDelete: args.keepTableOnDelete ?? false,
       sourceHash: pulumi.output(
         sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()]),
       ),
+      // Set by check; declared here so that they are outputs too.
       validation: undefined,
+      rowCount: undefined,
+      loadReason: undefined,
     };
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
-    super(provider, name, { ...inputs, rowCount: undefined }, opts, "seed", "SalesSeed");
+    super(provider, name, inputs, opts, "seed", "SalesSeed");
   }
 }
 

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "db_auth" // the server refused the credentials
   | "db_lock_timeout" // another load held the table too long
   | "db_error" // any other error reported by PostgreSQL
+  | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died
   | "gate"; // the rejected share exceeds the configured maximum
 
 export interface ErrorDetails {
