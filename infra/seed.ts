@@ -111,30 +111,36 @@ export class SalesSeed extends pulumi.dynamic.Resource {
   }
 }
 
-/** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
+/**
+ * The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). Fails
+ * when any source of the program or the provider is newer than its build: `pulumi` runs dist/, not the sources.
+ */
 export function providerCodeFiles(root = projectRoot()): string[] {
-  const compiled = [
-    ...readdirSync(join(root, "loader"))
-      .filter((file) => file.endsWith(".ts"))
-      .map((file) => join("loader", file)),
-    join("infra", "seeder.ts"),
-    join("infra", "tunnel.ts"),
-  ]
+  const compiled = ["infra", "loader"]
+    .flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => join(dir, file)),
+    )
     .sort()
     .map((source) => ({
-      source: join(root, source),
+      source,
       built: join(root, "dist", source.replace(/\.ts$/, ".js")),
     }));
   for (const { source, built } of compiled) {
-    // The provider runs dist/, so a source newer than its build would silently run old code.
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
+    // The program and the provider run dist/, so a source newer than its build would silently run old code.
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(root, source)).mtimeMs) {
       throw new pulumi.RunError(
         `${built} is missing or older than ${source}: run \`npm run build\` before pulumi`,
       );
     }
   }
-  return compiled.map(({ built }) => built);
+  const provider = (source: string) => source.startsWith("loader") || PROVIDER_INFRA.includes(source);
+  return compiled.filter(({ source }) => provider(source)).map(({ built }) => built);
 }
+
+/** The infra/ sources the provider runs, besides all of loader/. */
+const PROVIDER_INFRA = [join("infra", "seeder.ts"), join("infra", "tunnel.ts")];
 
 /** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
 export async function sourceHash(files: readonly string[]): Promise<string> {

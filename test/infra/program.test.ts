@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 import { scratch } from "../support/files";
+import { waitFor } from "../support/wait";
 import { find, runProgram, secretValue, valueOf, type Registered } from "../support/pulumi";
 
 const PASSWORD = "s3cret-Password-for-tests";
@@ -49,12 +50,14 @@ async function runConnect(script: string) {
       ),
     );
     const forwardPid = Number(await readFile(`${files.dir}/forward.pid`, "utf8"));
-    let forwardLeft = true;
-    try {
-      process.kill(forwardPid, 0);
-    } catch {
-      forwardLeft = false;
-    }
+    // The trap's kill takes a moment to land; a zombie (nobody may reap it here) counts as stopped.
+    const running = async () =>
+      (await readFile(`/proc/${forwardPid}/stat`, "utf8").catch(() => "")).match(/\) ([A-Z])/)?.[1] ?? "Z";
+    const stopped = async () => (await running()) === "Z";
+    const forwardLeft = await waitFor(stopped, 2_000).then(
+      () => false,
+      () => true,
+    );
     if (forwardLeft) process.kill(forwardPid, "SIGKILL");
     return {
       stderr,

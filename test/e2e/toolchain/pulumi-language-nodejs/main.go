@@ -23,7 +23,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"google.golang.org/grpc"
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
@@ -422,13 +421,15 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	args = append(args, program)
 	args = append(args, req.GetArgs()...)
 
+	// Like upstream's host: the program stays in the host's process group, so that when the engine kills the
+	// host's group (a failed or cancelled run), the program goes with it and no longer holds the CLI's stdout and
+	// stderr open. A separate group (Setpgid) let the program outlive the host and hang the CLI.
 	cmd := exec.Command(node, args...)
 	cmd.Dir = pwd
 	cmd.Env = env
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start node: %v", err)}, nil
 	}
@@ -438,8 +439,8 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
-		// The engine cancelled the run: stop the program (and anything it started).
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		// The engine cancelled the run or went away: nobody will read the program's results, so stop it.
+		_ = cmd.Process.Kill()
 		waitErr = <-done
 	}
 	if waitErr != nil {
