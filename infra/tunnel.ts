@@ -391,7 +391,9 @@ export function describeKubeError(error: unknown): string {
   const status = httpStatus(error);
   if (status !== undefined) {
     const body = (error as { body?: unknown }).body;
-    return `HTTP ${status}: ${statusMessage(body) ?? "no reason given"}`;
+    // The client drops the body of some statuses (401); its own message still carries the reason phrase.
+    const phrase = error instanceof Error ? /^Message: (.+)$/m.exec(error.message)?.[1] : undefined;
+    return `HTTP ${status}: ${statusMessage(body) ?? phrase ?? "no reason given"}`;
   }
   if (error instanceof Error) {
     const message = error.message || error.name;
