@@ -71,7 +71,7 @@ source "$WORK/cluster.env"
 kubectl create namespace "$NS" >/dev/null
 
 # No pulumi command may hang the run: each gets ten minutes at most.
-pulumi_() { timeout 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
+pulumi_() { timeout -k 10 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
 # `stack init` writes Pulumi.<stack>.yaml (the secrets salt) into the project: move it out of the repo at once.
 init_stack() {
   pulumi_ stack init "$1" >/dev/null && mv "$ROOT/Pulumi.$1.yaml" "$WORK/Pulumi.$1.yaml"
@@ -170,6 +170,12 @@ step update update_checks
 
 # --- 7. refresh sees no drift ----------------------------------------------------------------------------------
 step refresh stack refresh --yes --expect-no-changes
+
+# --- failures and timings (steps/*.sh): a failing preview, the connect output, the API cut mid-seed, speed ----
+source "$E2E/steps/failures.sh"
+source "$E2E/steps/timings.sh"
+failure_steps
+timing_steps
 
 # --- 8. no plaintext password in the state or the Helm values ----------------------------------------------------
 secret_checks() {
