@@ -92,6 +92,15 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     expect(error.message).to.contain("check the credentials of kubeconfig context fake");
   });
 
+  it("an API that takes the request and never answers fails after one request's bound", async () => {
+    api.hang = true;
+    const { error, seconds } = await failureOf(openPortForward(TARGET, { ...LIMITS, podReadyMs: 60_000 }));
+    expect(seconds).to.be.within(0.9, 4);
+    expect(error.message).to.match(
+      /^the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within 1s \(kubeconfig context fake\): check that the cluster is running$/,
+    );
+  });
+
   it("an API that forbids the port-forward fails within seconds, quoting the API, not after the wait timeout", async () => {
     api.refusePortForwardWith = 403;
     const { seed, password } = seedThroughApi(db, 60);

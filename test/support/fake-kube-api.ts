@@ -18,6 +18,8 @@ export interface FakeKubeApi {
   refuseWith: number | undefined;
   /** Answer only port-forward requests with this HTTP status (RBAC that allows get pods, not pods/portforward). */
   refusePortForwardWith: number | undefined;
+  /** Take every request and never answer it, like a stopped API server. */
+  hang: boolean;
   /** Freeze once this many bytes went from the client to PostgreSQL. */
   freezeAfterBytes: number | undefined;
   /** Client bytes forwarded to PostgreSQL so far. */
@@ -42,6 +44,7 @@ export async function startFakeKubeApi(database: { host: string; port: number })
     });
 
   const server: Server = createServer((request, response) => {
+    if (api.hang) return;
     if (api.refuseWith !== undefined) {
       response.writeHead(api.refuseWith, { "content-type": "application/json" }).end(status(api.refuseWith));
       return;
@@ -132,6 +135,7 @@ export async function startFakeKubeApi(database: { host: string; port: number })
     pod: { phase: "Running", ready: true },
     refuseWith: undefined,
     refusePortForwardWith: undefined,
+    hang: false,
     freezeAfterBytes: undefined,
     get forwardedBytes() {
       return forwarded;
