@@ -169,6 +169,7 @@ export function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): s
   else if (
     olds.validation?.rowsSha256 === news.validation?.rowsSha256 &&
     news.validation !== undefined &&
+    olds.rowCount !== undefined && // inputs recorded before rowCount was one
     olds.rowCount !== news.validation.valid
   ) {
     // A refresh found the table holding other rows than the CSV's valid ones.
