@@ -21,7 +21,10 @@ export interface TunnelLimits {
   readonly podReadyMs: number;
   /** How often each forwarded connection pings the API. */
   readonly heartbeatMs: number;
-  /** A connection whose API answered pings before, and now neither answers nor takes bytes this long, is dead. */
+  /**
+   * A connection is dead when, for this long, the API has neither taken the bytes we hand it nor (if it answered
+   * pings before) answered a ping.
+   */
   readonly silenceMs: number;
 }
 
@@ -161,7 +164,9 @@ function forward(socket: Socket, ws: WebSocket, limits: TunnelLimits, events: Fo
   let opened = false;
   let pending = 0; // bytes handed to the websocket, not yet written to its TCP connection
   let lastSign = Date.now(); // the last time the API answered a ping, sent bytes or took ours
-  let answersPings = false; // only an API that has answered a ping can be judged by its silence
+  // Silence proves a dead path only when something was owed: bytes of ours the API has not taken, or a pong from
+  // an API that answered pings before (not every API server's port-forward does).
+  let answersPings = false;
   const portHeader = [true, true]; // the first frame of each channel starts with the 2-byte port number
 
   const close = (graceful: boolean) => {
@@ -186,7 +191,7 @@ function forward(socket: Socket, ws: WebSocket, limits: TunnelLimits, events: Fo
   const heartbeat = setInterval(() => {
     if (ws.readyState !== WebSocket.OPEN || ws.isPaused) return;
     const silent = Date.now() - lastSign;
-    if (answersPings && silent > limits.silenceMs) {
+    if ((pending > 0 || answersPings) && silent > limits.silenceMs) {
       events.onBroken(
         `stopped answering: no reply to pings and no bytes moved for ${Math.round(silent / 1000)}s ` +
           "(is the API server or the node down?)",
@@ -229,6 +234,7 @@ function forward(socket: Socket, ws: WebSocket, limits: TunnelLimits, events: Fo
     opened = true;
     lastSign = Date.now();
     socket.on("data", (chunk: Buffer) => {
+      if (pending === 0) lastSign = Date.now(); // an idle connection owed nothing: the wait starts now
       const frame = Buffer.allocUnsafe(chunk.length + 1);
       frame[0] = 0;
       chunk.copy(frame, 1);

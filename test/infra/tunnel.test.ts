@@ -158,47 +158,55 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     }
   });
 
-  it("a frozen API during a load fails within the bound, leaves no backend, and keeps the old rows", async function () {
-    this.timeout(30_000);
-    const files = await scratch();
-    try {
-      const rules = await loadRules("data/config.yaml");
-      const small = await files.write("small.csv", validRows(3));
-      await loadSales({ connectionString: db.url, file: small, rules });
-      const large = await files.write("large.csv", validRows(300_000));
-      api.freezeAfterBytes = 1 << 20;
-      const { seed, password } = seedThroughApi(db);
-      const { error, seconds } = await failureOf(
-        withDatabase(
-          seed,
-          password,
-          (connection) => loadSales({ ...connection, file: large, rules }),
-          LIMITS,
-        ),
-      );
-      expect(error.message).to.match(
-        /^the port-forward to pod sales-db-test\/postgres-0 through the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ stopped answering: no reply to pings and no bytes moved for \d+s/,
-      );
-      expect(error.message).to.contain(
-        "the table keeps its old rows: run pulumi up again once the cluster answers",
-      );
-      expect(seconds).to.be.lessThan(LIMITS.silenceMs / 1000 + 3);
-      // The API comes back (here: goes away for good), its connections close, and PostgreSQL rolls back.
-      await api.close();
-      await waitFor(
-        async () =>
-          (
-            await db.query<{ n: number }>(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
-            )
-          )[0]?.n === 0,
-        10_000,
-      );
-      expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
-    } finally {
-      await files.cleanup();
-    }
-  });
+  for (const answersPings of [true, false]) {
+    it(`a frozen API during a load fails within the bound, leaves no backend, and keeps the old rows (${answersPings ? "an API that answers pings" : "one that does not: the bytes it stops taking tell"})`, async function () {
+      this.timeout(30_000);
+      if (!answersPings) {
+        await api.close();
+        const url = new URL(db.url);
+        api = await startFakeKubeApi({ host: url.hostname, port: Number(url.port) }, { answersPings });
+        process.env.KUBECONFIG = api.kubeconfig;
+      }
+      const files = await scratch();
+      try {
+        const rules = await loadRules("data/config.yaml");
+        const small = await files.write("small.csv", validRows(3));
+        await loadSales({ connectionString: db.url, file: small, rules });
+        const large = await files.write("large.csv", validRows(300_000));
+        api.freezeAfterBytes = 1 << 20;
+        const { seed, password } = seedThroughApi(db);
+        const { error, seconds } = await failureOf(
+          withDatabase(
+            seed,
+            password,
+            (connection) => loadSales({ ...connection, file: large, rules }),
+            LIMITS,
+          ),
+        );
+        expect(error.message).to.match(
+          /^the port-forward to pod sales-db-test\/postgres-0 through the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ stopped answering: no reply to pings and no bytes moved for \d+s/,
+        );
+        expect(error.message).to.contain(
+          "the table keeps its old rows: run pulumi up again once the cluster answers",
+        );
+        expect(seconds).to.be.lessThan(LIMITS.silenceMs / 1000 + 3);
+        // The API comes back (here: goes away for good), its connections close, and PostgreSQL rolls back.
+        await api.close();
+        await waitFor(
+          async () =>
+            (
+              await db.query<{ n: number }>(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
+              )
+            )[0]?.n === 0,
+          10_000,
+        );
+        expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+      } finally {
+        await files.cleanup();
+      }
+    });
+  }
 
   it("a password the database refuses names the pod and the fix, never the tunnel's port", async () => {
     const { seed } = seedThroughApi(db);

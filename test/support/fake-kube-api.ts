@@ -29,7 +29,10 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
-export async function startFakeKubeApi(database: { host: string; port: number }): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(
+  database: { host: string; port: number },
+  options: { answersPings?: boolean } = {},
+): Promise<FakeKubeApi> {
   const files = await scratch();
   const links = new Set<{ ws: WebSocket; upstream: Socket; request: IncomingMessage }>();
   let frozen = false;
@@ -66,7 +69,11 @@ export async function startFakeKubeApi(database: { host: string; port: number })
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(pod));
   });
 
-  const sockets = new WebSocketServer({ noServer: true, handleProtocols: () => "v4.channel.k8s.io" });
+  const sockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: () => "v4.channel.k8s.io",
+    autoPong: options.answersPings ?? true,
+  });
   server.on("upgrade", (request, socket, head) => {
     if (frozen) return; // a frozen server takes the connection and never answers
     const refusal = api.refusePortForwardWith ?? api.refuseWith;
