@@ -215,8 +215,8 @@ export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{
 }
 
 /**
- * `read`: the live row count and recorded hash, so that `pulumi refresh` shows drift. They go into the inputs
- * too, so that the next preview shows what a load would change (`rowCount 2 → 3`), not an update of nothing.
+ * `read`: the live row count and recorded hash, so that `pulumi refresh` shows drift. A drift goes into the
+ * inputs too, so that the next preview shows what a load would change (`rowCount 2 → 3`), not an update of nothing.
  */
 export async function readSeed(
   id: string,
@@ -233,6 +233,9 @@ export async function readSeed(
     rowCount: state.rowCount,
     validation: { ...props.validation, rowsSha256: state.sha256 ?? "" },
   };
+  const drifted =
+    live.rowCount !== props.rowCount || live.validation.rowsSha256 !== props.validation.rowsSha256;
+  if (!drifted) return { id, props: live }; // the inputs stay as they are, the secret password included
   const { owner: _owner, ...inputs } = live;
   return { id, props: live, inputs };
 }

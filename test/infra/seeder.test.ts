@@ -143,7 +143,10 @@ describe("seeder (provider behaviour, real PostgreSQL)", () => {
     const previous = process.env.PGPASSWORD;
     process.env.PGPASSWORD = inputs.password; // direct mode: read gets no secret inputs
     try {
-      expect((await readSeed(id, outs)).props).to.deep.equal(outs);
+      const same = await readSeed(id, outs);
+      expect(same.props).to.deep.equal(outs);
+      // No drift: the recorded inputs (with the secret password read cannot know) stay as they are.
+      expect(same.inputs).to.equal(undefined);
       await db.query("DELETE FROM sales WHERE product = 'Halal Mouse'");
       const drifted = await readSeed(id, outs);
       expect(drifted.props?.rowCount).to.equal(2);
