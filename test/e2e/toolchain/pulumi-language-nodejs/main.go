@@ -19,10 +19,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
@@ -59,7 +61,21 @@ func main() {
 	}
 
 	host := &nodeHost{engineAddress: engineAddress, tracing: tracing}
+	// Like upstream's host: stop on an interrupt, or when the engine no longer answers its health check (a CLI
+	// that was killed cannot stop its plugins, and a host left behind would wait forever).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	cancel := make(chan bool)
+	go func() {
+		<-ctx.Done()
+		stop()
+		close(cancel)
+	}()
+	if engineAddress != "" {
+		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
+			fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: could not start the engine health check: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancel,
 		Init: func(srv *grpc.Server) error {
