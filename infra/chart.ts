@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { projectRoot } from "../loader/project";
 
-/** The project's own PostgreSQL chart. */
-export const CHART_DIR = join(__dirname, "charts", "postgres");
+/** The project's own PostgreSQL chart (found from the project root: the program runs from dist/). */
+export const CHART_DIR = join(projectRoot(), "infra", "charts", "postgres");
 /** The Secret key the chart reads the password from. */
 export const PASSWORD_KEY = "postgres-password";
 

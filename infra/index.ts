@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PASSWORD_KEY } from "./chart";
+import { chartNames, PASSWORD_KEY } from "./chart";
 import { loadConfig } from "./config";
 import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
 import { SalesSeed } from "./seed";
-import type { SeedTarget } from "./seeder";
+import { validateCommand, type SeedTarget } from "./seeder";
 import { RULE_IDS } from "../loader/validate";
 
 const config = loadConfig();
@@ -28,13 +28,15 @@ const db = new PostgresDatabase("sales-db", {
 });
 
 const connection = config.seed.connection;
+// From the config, not from the release's outputs: those are unknown while a chart change is previewed, and an
+// unknown target would preview a seed update that `up` never makes. `dependsOn` below orders the seed instead.
 const target: pulumi.Input<SeedTarget> =
   connection.mode === "direct"
     ? connection
-    : pulumi.all([db.namespace, db.podName, db.secretName]).apply(([namespace, pod, secretName]) => ({
+    : db.secretName.apply((secretName) => ({
         mode: "port-forward" as const,
-        namespace,
-        pod,
+        namespace: config.namespace,
+        pod: chartNames(config.releaseName, config.namespace).pod,
         port: 5432,
         secretName,
         secretKey: PASSWORD_KEY,
@@ -53,6 +55,8 @@ const seed = new SalesSeed(
     target,
     maxRejectedShare: config.seed.maxRejectedShare,
     waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
+    // A retained volume keeps its data: destroy leaves the table in it too.
+    keepTableOnDelete: config.pvcRetention === "Retain",
   },
   // The seed goes before the release on destroy, and after it on up.
   { dependsOn: [db.release] },
@@ -72,10 +76,7 @@ seed.validation.apply((validation) => {
   // The state keeps the first rejects only; the CLI lists them all.
   const unlisted = validation.rejected - validation.rejects.length;
   if (unlisted > 0) {
-    pulumi.log.warn(
-      `… and ${unlisted} more: sales-db validate --csv ${config.seed.csv} --rules ${config.seed.rules}`,
-      seed,
-    );
+    pulumi.log.warn(`… and ${unlisted} more: ${validateCommand(config.seed)}`, seed);
   }
 });
 
@@ -95,6 +96,11 @@ export const seeded = {
   byRule: seed.validation.apply((v) => v?.byRule),
   sha256: seed.validation.apply((v) => v?.rowsSha256),
 };
-export const connect = pulumi.interpolate`kubectl -n ${db.namespace} port-forward pod/${db.podName} 5432:5432 & \
-PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" \
-psql -h 127.0.0.1 -p 5432 -U ${config.dbUser} -d ${config.dbName} -c 'SELECT * FROM ${config.seed.table}'`;
+// A psql through a port-forward on a free local port (not 5432, where a local PostgreSQL may listen), which it
+// stops when psql exits. A script for sh: sh -c "$(pulumi stack output connect)"
+export const connect = pulumi.interpolate`log=$(mktemp); kubectl -n ${db.namespace} port-forward pod/${db.podName} :5432 >"$log" 2>&1 & pf=$!
+trap 'kill $pf 2>/dev/null; rm -f "$log"' EXIT
+for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\) .*/\\1/p' "$log"); [ -n "$port" ] && break; sleep 0.1; done
+[ -n "$port" ] || { cat "$log" >&2; exit 1; }
+echo "psql via 127.0.0.1:$port -> pod/${db.podName}:5432; the port-forward stops when psql exits" >&2
+PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;

@@ -13,8 +13,8 @@ const SEEDER_MODULE = "dist/infra/seeder.js";
  * seeder at run time: nothing large is captured, and the real work stays in plain, tested functions.
  */
 const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    return seeder().checkSeed(news as SeedInputs);
+  async check(olds, news) {
+    return seeder().checkSeed(olds as never, news as SeedInputs);
   },
   async diff(_id, olds, news) {
     return seeder().diffSeed(olds as never, news as SeedInputs);
@@ -64,8 +64,10 @@ export interface SalesSeedArgs {
   readonly target: pulumi.Input<SeedTarget>;
   /** Fail when more than this share (0..1) of the rows is rejected. Default: no limit. */
   readonly maxRejectedShare?: number;
-  /** How long to wait for PostgreSQL to accept connections. Default 120 s. */
+  /** How long to wait for the pod to be Ready and PostgreSQL to accept connections. Default 120 s. */
   readonly waitTimeoutSeconds?: number;
+  /** Keep the table on `pulumi destroy` (for a retained volume). Default false: destroy drops it. */
+  readonly keepTableOnDelete?: boolean;
 }
 
 /** Validates the CSV (at preview, in `check`) and loads the valid rows (at `up`), through the loader. */
@@ -95,40 +97,50 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       target: args.target,
       maxRejectedShare: args.maxRejectedShare,
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
+      keepTableOnDelete: args.keepTableOnDelete ?? false,
       sourceHash: pulumi.output(
         sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()]),
       ),
+      // Set by check; declared here so that they are outputs too.
       validation: undefined,
+      rowCount: undefined,
+      loadReason: undefined,
     };
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
-    super(provider, name, { ...inputs, rowCount: undefined }, opts, "seed", "SalesSeed");
+    super(provider, name, inputs, opts, "seed", "SalesSeed");
   }
 }
 
-/** The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). */
+/**
+ * The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). Fails
+ * when any source of the program or the provider is newer than its build: `pulumi` runs dist/, not the sources.
+ */
 export function providerCodeFiles(root = projectRoot()): string[] {
-  const compiled = [
-    ...readdirSync(join(root, "loader"))
-      .filter((file) => file.endsWith(".ts"))
-      .map((file) => join("loader", file)),
-    join("infra", "seeder.ts"),
-    join("infra", "tunnel.ts"),
-  ]
+  const compiled = ["infra", "loader"]
+    .flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => join(dir, file)),
+    )
     .sort()
     .map((source) => ({
-      source: join(root, source),
+      source,
       built: join(root, "dist", source.replace(/\.ts$/, ".js")),
     }));
   for (const { source, built } of compiled) {
-    // The provider runs dist/, so a source newer than its build would silently run old code.
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
+    // The program and the provider run dist/, so a source newer than its build would silently run old code.
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(root, source)).mtimeMs) {
       throw new pulumi.RunError(
         `${built} is missing or older than ${source}: run \`npm run build\` before pulumi`,
       );
     }
   }
-  return compiled.map(({ built }) => built);
+  const provider = (source: string) => source.startsWith("loader") || PROVIDER_INFRA.includes(source);
+  return compiled.filter(({ source }) => provider(source)).map(({ built }) => built);
 }
+
+/** The infra/ sources the provider runs, besides all of loader/. */
+const PROVIDER_INFRA = [join("infra", "seeder.ts"), join("infra", "tunnel.ts")];
 
 /** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
 export async function sourceHash(files: readonly string[]): Promise<string> {

@@ -3,12 +3,12 @@
 import { SalesDbError } from "../loader/errors";
 import { dropSales, inspectSales, loadSales } from "../loader/load";
 import { randomUUID } from "node:crypto";
-import { checkRejectedShare } from "../loader/report";
+import { checkRejectedShare, describeReject } from "../loader/report";
 import type { RuleId } from "../loader/validate";
 import { projectPath } from "../loader/project";
 import { loadRules } from "../loader/rules";
 import { validateFile } from "../loader/sales-stream";
-import { isNotFound, openPortForward, readSecretKey } from "./tunnel";
+import { isNotFound, openPortForward, readSecretKey, TUNNEL_LIMITS } from "./tunnel";
 
 /** How the seeder reaches PostgreSQL. */
 export type SeedTarget =
@@ -46,10 +46,19 @@ export interface SeedInputs {
   readonly target: SeedTarget;
   readonly maxRejectedShare?: number;
   readonly waitTimeoutSeconds: number;
-  /** Hash of the CSV, the rules and the provider's code, so that any change reaches `diff`. */
+  /**
+   * Keep the table when the seed is deleted (`pulumi destroy`): set where the volume is retained, so that the
+   * retained volume keeps its data too. A move to another table still drops the old one.
+   */
+  readonly keepTableOnDelete?: boolean;
+  /** Hash of the CSV, the rules and the provider's code: when it is the one `check` last saw, no re-validation. */
   readonly sourceHash: string;
   /** Set by `check`. */
   readonly validation?: SeedValidation;
+  /** Set by `check`: the rows the table holds once loaded (after a refresh, `read` puts the live count here). */
+  readonly rowCount?: number;
+  /** Set by `check`: why `up` will load, shown in the preview's diff (`rows sha256 changed`); empty when it won't. */
+  readonly loadReason?: string;
 }
 
 export interface SeedOutputs extends Omit<SeedInputs, "password"> {
@@ -63,24 +72,20 @@ export interface SeedOutputs extends Omit<SeedInputs, "password"> {
 /** How many rejects the seed keeps in the state for the preview to list; `sales-db validate` lists them all. */
 const PREVIEW_REJECTS = 50;
 
-/** `check`: validates the CSV at preview time. A structural error, a bad rules file or the gate fails the preview. */
+/**
+ * `check`: validates the CSV at preview time, unless the old inputs already hold the validation of exactly these
+ * files (same `sourceHash`). A structural error, a bad rules file or the gate fails the preview.
+ */
 export async function checkSeed(
+  olds: Partial<SeedInputs>,
   news: SeedInputs,
 ): Promise<{ inputs: SeedInputs; failures: { property: string; reason: string }[] }> {
   try {
-    const rules = await loadRules(projectPath(news.rules));
-    const report = await validateFile({ file: projectPath(news.csv), rules, maxRejects: PREVIEW_REJECTS });
-    checkRejectedShare(report, news.maxRejectedShare);
-    const byRule = Object.fromEntries(Object.entries(report.byRule).filter(([, count]) => count > 0));
-    const validation: SeedValidation = {
-      valid: report.valid,
-      rejected: report.rejected,
-      byRule,
-      rowsSha256: report.sha256,
-      columns: JSON.stringify(rules.columnTypes),
-      rejects: report.rejects.map((reject) => ({ line: reject.line, rules: reject.rules })),
-    };
-    return { inputs: { ...news, validation }, failures: [] };
+    const validation = knownValidation(olds, news) ?? (await validate(news));
+    gate(validation, news);
+    const checked = { ...news, validation, rowCount: validation.valid };
+    const loadReason = olds.validation ? loadReasons(olds as SeedInputs, checked).join("; ") : "first load";
+    return { inputs: { ...checked, loadReason }, failures: [] };
   } catch (error) {
     if (!(error instanceof SalesDbError)) throw error;
     const property =
@@ -89,30 +94,106 @@ export async function checkSeed(
   }
 }
 
-/** `diff`: data, rules, table or target changes are an update (the loader swaps atomically); never a replace. */
+/** The validation `check` recorded last time, when the CSV, the rules and the code are unchanged since. */
+function knownValidation(olds: Partial<SeedInputs>, news: SeedInputs): SeedValidation | undefined {
+  const same = olds.sourceHash === news.sourceHash && olds.csv === news.csv && olds.rules === news.rules;
+  return same ? olds.validation : undefined;
+}
+
+async function validate(news: SeedInputs): Promise<SeedValidation> {
+  const rules = await loadRules(projectPath(news.rules));
+  const report = await validateFile({ file: projectPath(news.csv), rules, maxRejects: PREVIEW_REJECTS });
+  return {
+    valid: report.valid,
+    rejected: report.rejected,
+    byRule: Object.fromEntries(Object.entries(report.byRule).filter(([, count]) => count > 0)),
+    rowsSha256: report.sha256,
+    columns: JSON.stringify(rules.columnTypes),
+    rejects: report.rejects.map((reject) => ({ line: reject.line, rules: reject.rules })),
+  };
+}
+
+/** Lines the gate's message lists; the rest are counted, and `npx sales-db validate` lists them all. */
+const GATE_LISTED = 5;
+
+/**
+ * The rejected-share gate, as one line that names the config key, the rejected lines and both ways out. Runs on
+ * the validation (which `check` may have reused), and again at write time inside the loader.
+ */
+function gate(validation: SeedValidation, seed: SeedInputs): void {
+  try {
+    checkRejectedShare(
+      { file: seed.csv, valid: validation.valid, rejected: validation.rejected },
+      seed.maxRejectedShare,
+    );
+  } catch (error) {
+    throw gateError(error, seed, validation);
+  }
+}
+
+function gateError(error: unknown, seed: SeedInputs, validation?: SeedValidation): unknown {
+  if (!(error instanceof SalesDbError) || error.code !== "gate") return error;
+  const listed = (validation?.rejects ?? [])
+    .slice(0, GATE_LISTED)
+    .map((reject) => describeReject({ ...reject, values: {} }).replace(/:\s*$/, ""));
+  const unlisted = (validation?.rejected ?? 0) - listed.length;
+  const total = validation ? validation.valid + validation.rejected : 0;
+  const needed = total === 0 ? 1 : Math.ceil((validation!.rejected / total) * 100) / 100;
+  const lines = listed.length
+    ? `rejected ${listed.join(", ")}${unlisted > 0 ? ` and ${unlisted} more` : ""} ` +
+      `(all of them: ${validateCommand(seed)}); `
+    : "";
+  return new SalesDbError(
+    "gate",
+    `${error.message}: seedMaxRejectedShare is ${seed.maxRejectedShare}; ${lines}` +
+      `fix those rows, or allow the share with \`pulumi config set seedMaxRejectedShare ${needed}\``,
+    { file: error.file, cause: error },
+  );
+}
+
+/** The command that lists every reject, runnable from the project without installing anything globally. */
+export function validateCommand(seed: Pick<SeedInputs, "csv" | "rules">): string {
+  return `npx sales-db validate --csv ${seed.csv} --rules ${seed.rules}`;
+}
+
+/**
+ * Why `up` would load: the only changes that make the loader write. A changed CSV whose valid rows are the same,
+ * a changed gate or timeout, or provider code that loads the same rows, is no load and so no change.
+ */
+export function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
+  const reasons: string[] = [];
+  if (whereTo(olds) !== whereTo(news)) reasons.push(`moves from ${seedId(olds)} to ${seedId(news)}`);
+  if (olds.user !== news.user) reasons.push(`user ${olds.user} → ${news.user}`);
+  if (olds.validation?.rowsSha256 !== news.validation?.rowsSha256) reasons.push("rows sha256 changed");
+  if (olds.validation?.columns !== news.validation?.columns) reasons.push("rules changed (column types)");
+  else if (
+    olds.validation?.rowsSha256 === news.validation?.rowsSha256 &&
+    news.validation !== undefined &&
+    olds.rowCount !== undefined && // inputs recorded before rowCount was one
+    olds.rowCount !== news.validation.valid
+  ) {
+    // A refresh found the table holding other rows than the CSV's valid ones.
+    reasons.push(`rowCount ${olds.rowCount} → ${news.validation.valid} (drift)`);
+  }
+  return reasons;
+}
+
+/** Where the rows go, independent of the key order of objects read back from the state. */
+function whereTo(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
+  const { secretName: _name, secretKey: _key, ...where } = { secretName: "", secretKey: "", ...seed.target };
+  return JSON.stringify([
+    Object.entries(where).sort(([a], [b]) => a.localeCompare(b)),
+    seed.database,
+    seed.table,
+  ]);
+}
+
+/** `diff`: an update exactly when `up` would load (see `loadReasons`); never a replace. */
 export function diffSeed(
   olds: SeedOutputs,
   news: SeedInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-  const fingerprint = (seed: SeedInputs) =>
-    JSON.stringify([
-      seed.validation?.rowsSha256,
-      seed.validation?.columns,
-      seed.table,
-      seed.database,
-      seed.user,
-      // Sorted keys: the engine does not promise the key order of objects read back from the state.
-      Object.entries(seed.target).sort(([a], [b]) => a.localeCompare(b)),
-      seed.sourceHash,
-      seed.maxRejectedShare ?? null,
-    ]);
-  // A refresh that found fewer (or more) rows than the CSV's valid ones makes the next `up` reload them.
-  const drifted = news.validation !== undefined && olds.rowCount !== news.validation.valid;
-  return {
-    changes: drifted || fingerprint(olds) !== fingerprint(news),
-    replaces: [],
-    deleteBeforeReplace: false,
-  };
+  return { changes: loadReasons(olds, news).length > 0, replaces: [], deleteBeforeReplace: false };
 }
 
 /** `create`: loads the valid rows. */
@@ -128,16 +209,19 @@ export async function createSeed(inputs: SeedInputs): Promise<{ id: string; outs
 export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{ outs: SeedOutputs }> {
   const outs = await applySeed(news);
   if (seedId(olds) !== seedId(news)) {
-    await deleteSeed(olds, olds.user === news.user ? news.password : undefined);
+    await dropOwnedTable(olds, olds.user === news.user ? news.password : undefined);
   }
   return { outs };
 }
 
-/** `read`: the live row count and recorded hash, so that `pulumi refresh` shows drift. */
+/**
+ * `read`: the live row count and recorded hash, so that `pulumi refresh` shows drift. A drift goes into the
+ * inputs too, so that the next preview shows what a load would change (`rowCount 2 → 3`), not an update of nothing.
+ */
 export async function readSeed(
   id: string,
   props: SeedOutputs,
-): Promise<{ id?: string; props?: SeedOutputs }> {
+): Promise<{ id?: string; props?: SeedOutputs; inputs?: SeedInputs }> {
   const password = await passwordUnlessGone(props);
   if (password === null) return {};
   const state = await withDatabase(props, password, (connection) =>
@@ -148,14 +232,29 @@ export async function readSeed(
   const rowsSha256 = state.untouched
     ? (state.sha256 ?? "")
     : `modified since loaded (${state.sha256 ?? "not ours"})`;
-  return {
-    id,
-    props: { ...props, rowCount: state.rowCount, validation: { ...props.validation, rowsSha256 } },
+  const live = {
+    ...props,
+    rowCount: state.rowCount,
+    validation: { ...props.validation, rowsSha256 },
   };
+  const drifted =
+    live.rowCount !== props.rowCount || live.validation.rowsSha256 !== props.validation.rowsSha256;
+  if (!drifted) return { id, props: live }; // the inputs stay as they are, the secret password included
+  const { owner: _owner, ...inputs } = live;
+  return { id, props: live, inputs };
 }
 
-/** `delete`: drops the table the seed owns (if it still does) and its bookkeeping row; nothing else. */
-export async function deleteSeed(props: SeedOutputs, knownPassword?: string): Promise<void> {
+/**
+ * `delete` (`pulumi destroy`): drops the table the seed owns (if it still does) and its bookkeeping row, unless
+ * the seed keeps its table (a retained volume keeps its data).
+ */
+export async function deleteSeed(props: SeedOutputs): Promise<void> {
+  if (props.keepTableOnDelete) return;
+  await dropOwnedTable(props);
+}
+
+/** Drops the table the seed owns, if it still does, and its bookkeeping row; nothing else. */
+async function dropOwnedTable(props: SeedOutputs, knownPassword?: string): Promise<void> {
   const password = knownPassword ?? (await passwordUnlessGone(props));
   if (password === null) return;
   await withDatabase(props, password, (connection) =>
@@ -168,6 +267,7 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   const password = inputs.password ?? (await passwordFor(inputs));
   const rules = await loadRules(projectPath(inputs.rules));
   const owner = randomUUID();
+  const validation = inputs.validation;
   const report = await withDatabase(inputs, password, (connection) =>
     loadSales({
       ...connection,
@@ -178,10 +278,8 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
       // Checked again at write time: the file may have changed since preview.
       maxRejectedShare: inputs.maxRejectedShare,
       owner,
-    }),
-  ).catch((error: unknown) => {
-    throw withSeedHint(error);
-  });
+    }).catch((error: unknown) => Promise.reject(withSeedHint(gateError(error, inputs, validation)))),
+  );
   const { password: _secret, ...rest } = inputs;
   return {
     ...rest,
@@ -220,36 +318,85 @@ export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">):
   return `${where}/${seed.database}/${seed.table}`;
 }
 
-/** Runs `work` with connection options for the seed's database, through a port-forward when asked. */
+/**
+ * Runs `work` with connection options for the seed's database, through a port-forward when asked. The wait for
+ * the pod and for PostgreSQL share one deadline; a tunnel that breaks ends the work at once.
+ */
 export async function withDatabase<T>(
   seed: Pick<SeedInputs, "target" | "database" | "user" | "waitTimeoutSeconds">,
   password: string,
   work: (connection: { connectionString: string; waitTimeoutMs: number }) => Promise<T>,
+  limits = TUNNEL_LIMITS,
 ): Promise<T> {
+  const deadline = Date.now() + seed.waitTimeoutSeconds * 1000;
   const connection = (host: string, port: number) => ({
     connectionString: `postgres://${encodeURIComponent(seed.user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(seed.database)}`,
-    waitTimeoutMs: seed.waitTimeoutSeconds * 1000,
+    waitTimeoutMs: Math.max(1_000, deadline - Date.now()),
   });
   const target = seed.target;
-  if (target.mode === "direct") return work(connection(target.host, target.port));
+  if (target.mode === "direct") {
+    return work(connection(target.host, target.port)).catch((error: unknown) =>
+      Promise.reject(credentialsDrift(error, seed, `${target.host}:${target.port}`)),
+    );
+  }
 
-  const tunnel = await openPortForward(target);
+  const tunnel = await openPortForward(target, {
+    ...limits,
+    podReadyMs: seed.waitTimeoutSeconds * 1000,
+  });
+  const pod = `pod ${target.namespace}/${target.pod}`;
   try {
-    return await work(connection(tunnel.host, tunnel.port));
+    const working = work(connection(tunnel.host, tunnel.port));
+    working.catch(() => undefined); // when the tunnel breaks first, the work's own failure comes later
+    return await Promise.race([working, tunnel.broken]);
   } catch (error) {
-    if (error instanceof SalesDbError && error.code === "db_unreachable") {
+    // The tunnel's failure is the cause; the connection's errors are only its symptoms.
+    const broken = tunnel.failure();
+    if (broken) {
       throw new SalesDbError(
-        "db_unreachable",
-        `PostgreSQL in pod ${target.namespace}/${target.pod} port ${target.port} did not accept connections through ` +
-          `the port-forward within ${seed.waitTimeoutSeconds}s; the Kubernetes API said: ${tunnel.lastError() ?? "nothing"}; ` +
-          `the connection said: ${error.message}`,
+        "kube_api",
+        `${broken.message}; PostgreSQL rolls back an unfinished load, so the table keeps its old rows: ` +
+          "run pulumi up again once the cluster answers",
         { cause: error },
       );
     }
-    throw error;
+    if (error instanceof SalesDbError && (error.code === "db_unreachable" || error.code === "db_error")) {
+      const said = tunnel.lastError();
+      if (said === undefined && error.code === "db_error") throw error;
+      throw new SalesDbError(
+        error.code,
+        `${error.message} (PostgreSQL in ${tunnel.description}; the port-forward said: ${said ?? "nothing"})`,
+        { cause: error },
+      );
+    }
+    throw credentialsDrift(error, seed, pod, target);
   } finally {
     await tunnel.close();
   }
+}
+
+/**
+ * A refused password on a running database is almost always a `dbPassword` (or `dbUser`/`dbName`) changed after
+ * the volume was initialised: say so, and how to fix it, naming the pod (not the tunnel's throwaway port).
+ */
+function credentialsDrift(
+  error: unknown,
+  seed: Pick<SeedInputs, "database" | "user">,
+  where: string,
+  pod?: { readonly namespace: string; readonly pod: string },
+): unknown {
+  if (!(error instanceof SalesDbError) || error.code !== "db_auth") return error;
+  const fix = pod
+    ? `set it inside the database with \`kubectl -n ${pod.namespace} exec -it ${pod.pod} -- psql -U ${seed.user} ` +
+      `-d ${seed.database} -c '\\password ${seed.user}'\`, or set the old dbPassword back`
+    : `set it inside the database (ALTER ROLE ${seed.user} PASSWORD …), or set the old dbPassword back`;
+  return new SalesDbError(
+    "db_auth",
+    `PostgreSQL in ${where} refused the password of user ${seed.user} for database ${seed.database}: ` +
+      "the database keeps the credentials of its first start, so a dbPassword, dbUser or dbName changed since " +
+      `is not applied to it (README, Known limitations); ${fix}`,
+    { cause: error },
+  );
 }
 
 /** The password, or null when the namespace or Secret is gone: then so is the database the table lived in. */

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "db_error" // any other error reported by PostgreSQL
   | "foreign_table" // the target table exists but sales-db did not load it
   | "empty_result" // the load would empty a table that holds rows
+  | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died
   | "gate"; // the rejected share exceeds the configured maximum
 
 export interface ErrorDetails {

@@ -58,7 +58,10 @@ export function summarize(report: ValidationReport): string {
 }
 
 /** Fails when the rejected share of data rows exceeds `maxShare`. */
-export function checkRejectedShare(report: ValidationReport, maxShare: number | undefined): void {
+export function checkRejectedShare(
+  report: Pick<ValidationReport, "file" | "valid" | "rejected">,
+  maxShare: number | undefined,
+): void {
   if (maxShare === undefined) return;
   const total = report.valid + report.rejected;
   const rejectedShare = total === 0 ? 0 : report.rejected / total;

@@ -280,6 +280,12 @@ step update update_checks
 # --- 7. refresh sees no drift ----------------------------------------------------------------------------------
 step refresh stack refresh --yes --expect-no-changes
 
+# --- failures and timings (steps/*.sh): a failing preview, the connect output, the API cut mid-seed, speed ----
+source "$E2E/steps/failures.sh"
+source "$E2E/steps/timings.sh"
+failure_steps
+timing_steps
+
 # --- 8. no plaintext password in the state or the Helm values ----------------------------------------------------
 secret_checks() {
   pulumi_ stack export --stack e2e >"$WORK/state.json" || return 1

@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { chmod, readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
+import { scratch } from "../support/files";
+import { waitFor } from "../support/wait";
 import {
   find,
   GENERATED_PASSWORD,
@@ -23,6 +27,56 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): Rec
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
 const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
+
+/**
+ * Runs the `connect` output with sh, as the README says, against stand-ins for kubectl (a port-forward that picks
+ * port 43117 and runs until killed; a Secret read) and psql (records what it got). Reports what happened.
+ */
+async function runConnect(script: string) {
+  const files = await scratch();
+  try {
+    const log = `${files.dir}/calls`;
+    const kubectl = await files.write(
+      "kubectl",
+      `#!/bin/sh\necho "$*" >>${log}\ncase "$*" in\n` +
+        `*port-forward*) echo "Forwarding from 127.0.0.1:43117 -> 5432"; echo $$ >${files.dir}/forward.pid; exec sleep 30;;\n` +
+        `*secret*) printf %s from-the-secret | base64;;\nesac\n`,
+    );
+    const psql = await files.write(
+      "psql",
+      `#!/bin/sh\necho "$*" >${files.dir}/psql.args\nprintf %s "$PGPASSWORD" >${files.dir}/psql.password\n`,
+    );
+    await chmod(kubectl, 0o755);
+    await chmod(psql, 0o755);
+    const stderr = await new Promise<string>((done, fail) =>
+      execFile(
+        "sh",
+        ["-c", script],
+        { env: { ...process.env, PATH: `${files.dir}:${process.env.PATH}` }, timeout: 10_000 },
+        (error, _stdout, stderr) => (error ? fail(error) : done(stderr)),
+      ),
+    );
+    const forwardPid = Number(await readFile(`${files.dir}/forward.pid`, "utf8"));
+    // The trap's kill takes a moment to land; a zombie (nobody may reap it here) counts as stopped.
+    const running = async () =>
+      (await readFile(`/proc/${forwardPid}/stat`, "utf8").catch(() => "")).match(/\) ([A-Z])/)?.[1] ?? "Z";
+    const stopped = async () => (await running()) === "Z";
+    const forwardLeft = await waitFor(stopped, 2_000).then(
+      () => false,
+      () => true,
+    );
+    if (forwardLeft) process.kill(forwardPid, "SIGKILL");
+    return {
+      stderr,
+      forwardLeft,
+      kubectlCalls: (await readFile(log, "utf8")).trim().split("\n"),
+      psqlArgs: (await readFile(`${files.dir}/psql.args`, "utf8")).trim(),
+      psqlPassword: await readFile(`${files.dir}/psql.password`, "utf8"),
+    };
+  } finally {
+    await files.cleanup();
+  }
+}
 
 describe("Pulumi program (mocks)", () => {
   for (const [stack, size, retention] of [
@@ -101,17 +155,21 @@ describe("Pulumi program (mocks)", () => {
         });
         expect(seed.inputs).to.include({ csv: "data/sales.csv", rules: "data/config.yaml", table: "sales" });
         expect(seed.inputs.sourceHash).to.match(/^[0-9a-f]{64}$/);
+        // A retained volume keeps the table through destroy as well.
+        expect(seed.inputs.keepTableOnDelete).to.equal(retention === "Retain");
       });
 
       it("exports the names a person needs, and a ready-to-paste connect command", async () => {
         expect(await valueOf(exports.pod!)).to.equal("postgres-0");
         expect(await valueOf(exports.pvc!)).to.equal("postgres-data-postgres-0");
         expect(await valueOf(exports.service!)).to.equal(`postgres.sales-db-${stack}.svc.cluster.local`);
-        expect(await valueOf(exports.connect!)).to.match(
-          new RegExp(
-            `^kubectl -n sales-db-${stack} port-forward pod/postgres-0 5432:5432 .*psql -h 127\\.0\\.0\\.1`,
-          ),
-        );
+        const run = await runConnect((await valueOf(exports.connect!)) as string);
+        // psql reached the port kubectl picked (never a fixed 5432), with the Secret's password.
+        expect(run.psqlArgs).to.equal(`-h 127.0.0.1 -p 43117 -U sales -d sales_db`);
+        expect(run.psqlPassword).to.equal("from-the-secret");
+        expect(run.kubectlCalls).to.deep.include(`-n sales-db-${stack} port-forward pod/postgres-0 :5432`);
+        expect(run.stderr).to.contain("the port-forward stops when psql exits");
+        expect(run.forwardLeft, "port-forward still running after psql exited").to.equal(false);
       });
     });
   }

@@ -19,11 +19,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
@@ -60,7 +61,21 @@ func main() {
 	}
 
 	host := &nodeHost{engineAddress: engineAddress, tracing: tracing}
+	// Like upstream's host: stop on an interrupt, or when the engine no longer answers its health check (a CLI
+	// that was killed cannot stop its plugins, and a host left behind would wait forever).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	cancel := make(chan bool)
+	go func() {
+		<-ctx.Done()
+		stop()
+		close(cancel)
+	}()
+	if engineAddress != "" {
+		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
+			fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: could not start the engine health check: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancel,
 		Init: func(srv *grpc.Server) error {
@@ -422,13 +437,15 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	args = append(args, program)
 	args = append(args, req.GetArgs()...)
 
+	// Like upstream's host: the program stays in the host's process group, so that when the engine kills the
+	// host's group (a failed or cancelled run), the program goes with it and no longer holds the CLI's stdout and
+	// stderr open. A separate group (Setpgid) let the program outlive the host and hang the CLI.
 	cmd := exec.Command(node, args...)
 	cmd.Dir = pwd
 	cmd.Env = env
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start node: %v", err)}, nil
 	}
@@ -438,8 +455,8 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
-		// The engine cancelled the run: stop the program (and anything it started).
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		// The engine cancelled the run or went away: nobody will read the program's results, so stop it.
+		_ = cmd.Process.Kill()
 		waitErr = <-done
 	}
 	if waitErr != nil {
