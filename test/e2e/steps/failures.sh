@@ -34,7 +34,7 @@ failing_preview() {
 failing_preview_checks() {
   printf 'product,price,quantity\n"Halal Tea,12.50,4\n' >"$WORK/unterminated.csv"
   # A failure in the provider's check (the engine stops a running program) and one in the program itself.
-  failing_preview check seedCsv "$WORK/unterminated.csv" "unterminated quote" &&
+  failing_preview check seedCsv "$WORK/unterminated.csv" "unterminated.csv:2: a quoted field opens on this line and never closes" &&
     failing_preview program storageSize lots "config sales-db:storageSize must be a storage quantity"
 }
 
