@@ -7,7 +7,7 @@ import {
   readSeed,
   updateSeed,
   type SeedInputs,
-} from "../../infra/seeder";
+} from "../../infra/seed-provider";
 import { scratch } from "../support/files";
 import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";

@@ -2,47 +2,48 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { projectPath, projectRoot } from "../loader/project";
-import type { SeedInputs, SeedTarget, SeedValidation } from "./seeder";
+import { projectRoot } from "../loader/project";
+import { projectPath } from "./project-path";
+import type { SeedInputs, SeedTarget, SeedValidation } from "./seed-provider";
 
-/** Where the compiled seeder lives, relative to the project root. */
-const SEEDER_MODULE = "dist/infra/seeder.js";
+/** Where the compiled provider functions live, relative to the project root. */
+const PROVIDER_MODULE = "dist/infra/seed-provider.js";
 
 /**
  * The provider is serialized into the state as source, so its methods are thin adapters that load the compiled
- * seeder at run time: nothing large is captured, and the real work stays in plain, tested functions.
+ * provider functions at run time: nothing large is captured, and the real work stays in plain, tested functions.
  */
 const provider: pulumi.dynamic.ResourceProvider = {
   async check(olds, news) {
-    return seeder().checkSeed(olds as never, news as SeedInputs);
+    return providerFunctions().checkSeed(olds as never, news as SeedInputs);
   },
   async diff(_id, olds, news) {
-    return seeder().diffSeed(olds as never, news as SeedInputs);
+    return providerFunctions().diffSeed(olds as never, news as SeedInputs);
   },
   async create(inputs) {
-    return seeder().createSeed(inputs as SeedInputs);
+    return providerFunctions().createSeed(inputs as SeedInputs);
   },
   async update(_id, olds, news) {
-    return seeder().updateSeed(olds as never, news as SeedInputs);
+    return providerFunctions().updateSeed(olds as never, news as SeedInputs);
   },
   async read(id, props) {
-    return seeder().readSeed(id, props as never);
+    return providerFunctions().readSeed(id, props as never);
   },
   async delete(_id, props) {
-    await seeder().deleteSeed(props as never);
+    await providerFunctions().deleteSeed(props as never);
   },
 };
 
-/** Loads the compiled seeder from the project root, found above the provider host's working directory. */
-function seeder(): typeof import("./seeder") {
+/** Loads the compiled provider functions from the project root, found above the provider host's working directory. */
+function providerFunctions(): typeof import("./seed-provider") {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const path = require("node:path");
   const fs = require("node:fs");
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, SEEDER_MODULE);
+    const candidate = path.join(dir, PROVIDER_MODULE);
     if (fs.existsSync(candidate)) return require(candidate);
     if (path.dirname(dir) === dir)
-      throw new Error(`${SEEDER_MODULE} not found above ${process.cwd()}: run npm run build`);
+      throw new Error(`${PROVIDER_MODULE} not found above ${process.cwd()}: run npm run build`);
   }
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -140,7 +141,11 @@ export function providerCodeFiles(root = projectRoot()): string[] {
 }
 
 /** The infra/ sources the provider runs, besides all of loader/. */
-const PROVIDER_INFRA = [join("infra", "seeder.ts"), join("infra", "tunnel.ts")];
+const PROVIDER_INFRA = [
+  join("infra", "seed-provider.ts"),
+  join("infra", "project-path.ts"),
+  join("infra", "tunnel.ts"),
+];
 
 /** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
 export async function sourceHash(files: readonly string[]): Promise<string> {
