@@ -1,12 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { projectRoot } from "../loader/project";
+import { existsSync } from "node:fs";
 import { projectPath } from "./project-path";
+import { providerCodeFiles, sourceHash } from "./provider-code";
 import type { SeedInputs, SeedTarget, SeedValidation } from "./seed-provider";
 
-/** Where the compiled provider functions live, relative to the project root. */
+/** Where the compiled provider functions live, relative to the project root (not exported: it is serialized). */
 const PROVIDER_MODULE = "dist/infra/seed-provider.js";
 
 /**
@@ -100,7 +98,7 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
       keepTableOnDelete: args.keepTableOnDelete ?? false,
       sourceHash: pulumi.output(
-        sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()]),
+        sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles(PROVIDER_MODULE)]),
       ),
       // Set by check; declared here so that they are outputs too.
       validation: undefined,
@@ -110,49 +108,4 @@ export class SalesSeed extends pulumi.dynamic.Resource {
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
     super(provider, name, inputs, opts, "seed", "SalesSeed");
   }
-}
-
-/**
- * The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). Fails
- * when any source of the program or the provider is newer than its build: `pulumi` runs dist/, not the sources.
- */
-export function providerCodeFiles(root = projectRoot()): string[] {
-  const compiled = ["infra", "loader"]
-    .flatMap((dir) =>
-      readdirSync(join(root, dir))
-        .filter((file) => file.endsWith(".ts"))
-        .map((file) => join(dir, file)),
-    )
-    .sort()
-    .map((source) => ({
-      source,
-      built: join(root, "dist", source.replace(/\.ts$/, ".js")),
-    }));
-  for (const { source, built } of compiled) {
-    // The program and the provider run dist/, so a source newer than its build would silently run old code.
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(root, source)).mtimeMs) {
-      throw new pulumi.RunError(
-        `${built} is missing or older than ${source}: run \`npm run build\` before pulumi`,
-      );
-    }
-  }
-  const provider = (source: string) => source.startsWith("loader") || PROVIDER_INFRA.includes(source);
-  return compiled.filter(({ source }) => provider(source)).map(({ built }) => built);
-}
-
-/** The infra/ sources the provider runs, besides all of loader/. */
-const PROVIDER_INFRA = [
-  join("infra", "seed-provider.ts"),
-  join("infra", "project-path.ts"),
-  join("infra", "tunnel.ts"),
-];
-
-/** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
-export async function sourceHash(files: readonly string[]): Promise<string> {
-  const hash = createHash("sha256");
-  for (const file of files) {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    hash.update("\0");
-  }
-  return hash.digest("hex");
 }
