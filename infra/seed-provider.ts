@@ -220,8 +220,9 @@ export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{
  */
 export async function readSeed(
   id: string,
-  props: SeedOutputs,
-): Promise<{ id?: string; props?: SeedOutputs; inputs?: SeedInputs }> {
+  props: SeedOutputs | undefined,
+): Promise<{ id?: string; props?: SeedOutputs; inputs?: Omit<SeedOutputs, "owner"> }> {
+  if (!props) return {}; // nothing recorded to read from (an import, which a seed does not support): not found
   const password = await passwordUnlessGone(props);
   if (password === null) return {};
   const state = await withDatabase(props, password, (connection) =>

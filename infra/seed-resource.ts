@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "node:fs";
 import { projectPath } from "./project-path";
 import { providerCodeFiles, sourceHash } from "./provider-code";
-import type { SeedInputs, SeedTarget, SeedValidation } from "./seed-provider";
+import type { SeedInputs, SeedOutputs, SeedTarget, SeedValidation } from "./seed-provider";
 
 /** Where the compiled provider functions live, relative to the project root (not exported: it is serialized). */
 const PROVIDER_MODULE = "dist/infra/seed-provider.js";
@@ -11,24 +11,24 @@ const PROVIDER_MODULE = "dist/infra/seed-provider.js";
  * The provider is serialized into the state as source, so its methods are thin adapters that load the compiled
  * provider functions at run time: nothing large is captured, and the real work stays in plain, tested functions.
  */
-const provider: pulumi.dynamic.ResourceProvider = {
+const provider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedOutputs> = {
   async check(olds, news) {
-    return providerFunctions().checkSeed(olds as never, news as SeedInputs);
+    return providerFunctions().checkSeed(olds, news);
   },
   async diff(_id, olds, news) {
-    return providerFunctions().diffSeed(olds as never, news as SeedInputs);
+    return providerFunctions().diffSeed(olds, news);
   },
   async create(inputs) {
-    return providerFunctions().createSeed(inputs as SeedInputs);
+    return providerFunctions().createSeed(inputs);
   },
   async update(_id, olds, news) {
-    return providerFunctions().updateSeed(olds as never, news as SeedInputs);
+    return providerFunctions().updateSeed(olds, news);
   },
   async read(id, props) {
-    return providerFunctions().readSeed(id, props as never);
+    return providerFunctions().readSeed(id, props);
   },
   async delete(_id, props) {
-    await providerFunctions().deleteSeed(props as never);
+    await providerFunctions().deleteSeed(props);
   },
 };
 
