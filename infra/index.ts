@@ -4,7 +4,8 @@ import { loadConfig } from "./config";
 import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
 import { SalesSeed } from "./seed-resource";
-import { validateCommand, type SeedTarget } from "./seed-provider";
+import { validateCommand } from "./seed-errors";
+import type { SeedTarget } from "./seed-provider";
 import { RULE_IDS } from "../loader/validate";
 
 const config = loadConfig();

@@ -3,12 +3,12 @@
 import { SalesDbError } from "../loader/errors";
 import { dropSales, inspectSales, loadSales } from "../loader/load";
 import { randomUUID } from "node:crypto";
-import { checkRejectedShare, describeReject } from "../loader/report";
 import type { RuleId } from "../loader/validate";
 import { projectPath } from "./project-path";
 import { loadRules } from "../loader/rules";
 import { validateFile } from "../loader/sales-stream";
-import { isNotFound, openPortForward, readSecretKey, TUNNEL_LIMITS } from "./tunnel";
+import { passwordFor, passwordUnlessGone, withDatabase } from "./seed-database";
+import { gate, gateError, withSeedHint } from "./seed-errors";
 
 /** How the seeder reaches PostgreSQL. */
 export type SeedTarget =
@@ -111,49 +111,6 @@ async function validate(news: SeedInputs): Promise<SeedValidation> {
     columns: JSON.stringify(rules.columnTypes),
     rejects: report.rejects.map((reject) => ({ line: reject.line, rules: reject.rules })),
   };
-}
-
-/** Lines the gate's message lists; the rest are counted, and `npx sales-db validate` lists them all. */
-const GATE_LISTED = 5;
-
-/**
- * The rejected-share gate, as one line that names the config key, the rejected lines and both ways out. Runs on
- * the validation (which `check` may have reused), and again at write time inside the loader.
- */
-function gate(validation: SeedValidation, seed: SeedInputs): void {
-  try {
-    checkRejectedShare(
-      { file: seed.csv, valid: validation.valid, rejected: validation.rejected },
-      seed.maxRejectedShare,
-    );
-  } catch (error) {
-    throw gateError(error, seed, validation);
-  }
-}
-
-function gateError(error: unknown, seed: SeedInputs, validation?: SeedValidation): unknown {
-  if (!(error instanceof SalesDbError) || error.code !== "gate") return error;
-  const listed = (validation?.rejects ?? [])
-    .slice(0, GATE_LISTED)
-    .map((reject) => describeReject({ ...reject, values: {} }).replace(/:\s*$/, ""));
-  const unlisted = (validation?.rejected ?? 0) - listed.length;
-  const total = validation ? validation.valid + validation.rejected : 0;
-  const needed = total === 0 ? 1 : Math.ceil((validation!.rejected / total) * 100) / 100;
-  const lines = listed.length
-    ? `rejected ${listed.join(", ")}${unlisted > 0 ? ` and ${unlisted} more` : ""} ` +
-      `(all of them: ${validateCommand(seed)}); `
-    : "";
-  return new SalesDbError(
-    "gate",
-    `${error.message}: seedMaxRejectedShare is ${seed.maxRejectedShare}; ${lines}` +
-      `fix those rows, or allow the share with \`pulumi config set seedMaxRejectedShare ${needed}\``,
-    { file: error.file, cause: error },
-  );
-}
-
-/** The command that lists every reject, runnable from the project without installing anything globally. */
-export function validateCommand(seed: Pick<SeedInputs, "csv" | "rules">): string {
-  return `npx sales-db validate --csv ${seed.csv} --rules ${seed.rules}`;
 }
 
 /**
@@ -295,21 +252,6 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   };
 }
 
-/** What a `pulumi up` user can do about a refusal, in the stack's own terms. */
-const SEED_HINTS: Record<string, string> = {
-  foreign_table:
-    "set seedTable to another table, or drop or rename that one yourself (the seed never replaces a table it did not load)",
-  empty_result: "fix the CSV, or drop the table yourself if emptying it is intended",
-};
-
-function withSeedHint(error: unknown): unknown {
-  if (!(error instanceof SalesDbError) || !(error.code in SEED_HINTS)) return error;
-  return new SalesDbError(error.code, `SalesSeed: ${error.message}; ${SEED_HINTS[error.code]}`, {
-    file: error.file,
-    cause: error,
-  });
-}
-
 /** A stable id: where the table lives. */
 export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
   const where =
@@ -317,112 +259,4 @@ export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">):
       ? `${seed.target.namespace}/${seed.target.pod}`
       : `${seed.target.host}:${seed.target.port}`;
   return `${where}/${seed.database}/${seed.table}`;
-}
-
-/**
- * Runs `work` with connection options for the seed's database, through a port-forward when asked. The wait for
- * the pod and for PostgreSQL share one deadline; a tunnel that breaks ends the work at once.
- */
-export async function withDatabase<T>(
-  seed: Pick<SeedInputs, "target" | "database" | "user" | "waitTimeoutSeconds">,
-  password: string,
-  work: (connection: { connectionString: string; waitTimeoutMs: number }) => Promise<T>,
-  limits = TUNNEL_LIMITS,
-): Promise<T> {
-  const deadline = Date.now() + seed.waitTimeoutSeconds * 1000;
-  const connection = (host: string, port: number) => ({
-    connectionString: `postgres://${encodeURIComponent(seed.user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(seed.database)}`,
-    waitTimeoutMs: Math.max(1_000, deadline - Date.now()),
-  });
-  const target = seed.target;
-  if (target.mode === "direct") {
-    return work(connection(target.host, target.port)).catch((error: unknown) =>
-      Promise.reject(credentialsDrift(error, seed, `${target.host}:${target.port}`)),
-    );
-  }
-
-  const tunnel = await openPortForward(target, {
-    ...limits,
-    podReadyMs: seed.waitTimeoutSeconds * 1000,
-  });
-  const pod = `pod ${target.namespace}/${target.pod}`;
-  try {
-    const working = work(connection(tunnel.host, tunnel.port));
-    working.catch(() => undefined); // when the tunnel breaks first, the work's own failure comes later
-    return await Promise.race([working, tunnel.broken]);
-  } catch (error) {
-    // The tunnel's failure is the cause; the connection's errors are only its symptoms.
-    const broken = tunnel.failure();
-    if (broken) {
-      throw new SalesDbError(
-        "kube_api",
-        `${broken.message}; PostgreSQL rolls back an unfinished load, so the table keeps its old rows: ` +
-          "run pulumi up again once the cluster answers",
-        { cause: error },
-      );
-    }
-    if (error instanceof SalesDbError && (error.code === "db_unreachable" || error.code === "db_error")) {
-      const said = tunnel.lastError();
-      if (said === undefined && error.code === "db_error") throw error;
-      throw new SalesDbError(
-        error.code,
-        `${error.message} (PostgreSQL in ${tunnel.description}; the port-forward said: ${said ?? "nothing"})`,
-        { cause: error },
-      );
-    }
-    throw credentialsDrift(error, seed, pod, target);
-  } finally {
-    await tunnel.close();
-  }
-}
-
-/**
- * A refused password on a running database is almost always a `dbPassword` (or `dbUser`/`dbName`) changed after
- * the volume was initialised: say so, and how to fix it, naming the pod (not the tunnel's throwaway port).
- */
-function credentialsDrift(
-  error: unknown,
-  seed: Pick<SeedInputs, "database" | "user">,
-  where: string,
-  pod?: { readonly namespace: string; readonly pod: string },
-): unknown {
-  if (!(error instanceof SalesDbError) || error.code !== "db_auth") return error;
-  const fix = pod
-    ? `set it inside the database with \`kubectl -n ${pod.namespace} exec -it ${pod.pod} -- psql -U ${seed.user} ` +
-      `-d ${seed.database} -c '\\password ${seed.user}'\`, or set the old dbPassword back`
-    : `set it inside the database (ALTER ROLE ${seed.user} PASSWORD …), or set the old dbPassword back`;
-  return new SalesDbError(
-    "db_auth",
-    `PostgreSQL in ${where} refused the password of user ${seed.user} for database ${seed.database}: ` +
-      "the database keeps the credentials of its first start, so a dbPassword, dbUser or dbName changed since " +
-      `is not applied to it (README, Known limitations); ${fix}`,
-    { cause: error },
-  );
-}
-
-/** The password, or null when the namespace or Secret is gone: then so is the database the table lived in. */
-async function passwordUnlessGone(seed: Pick<SeedInputs, "target">): Promise<string | null> {
-  try {
-    return await passwordFor(seed);
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
-}
-
-/** The password for methods without secret inputs: the Kubernetes Secret, or PGPASSWORD in direct mode. */
-async function passwordFor(seed: Pick<SeedInputs, "target">): Promise<string> {
-  const target = seed.target;
-  if (target.mode === "port-forward") {
-    return readSecretKey({
-      namespace: target.namespace,
-      name: target.secretName,
-      key: target.secretKey,
-      context: target.context,
-    });
-  }
-  const password = process.env.PGPASSWORD;
-  if (password === undefined)
-    throw new Error("direct mode: set PGPASSWORD for pulumi refresh and destroy of the seed");
-  return password;
 }
