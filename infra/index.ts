@@ -3,8 +3,9 @@ import { chartNames, PASSWORD_KEY } from "./chart";
 import { loadConfig } from "./config";
 import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
-import { SalesSeed } from "./seed";
-import { validateCommand, type SeedTarget } from "./seeder";
+import { SalesSeed } from "./seed-resource";
+import { validateCommand } from "./seed-errors";
+import type { SeedTarget } from "./seed-provider";
 import { RULE_IDS } from "../loader/validate";
 
 const config = loadConfig();

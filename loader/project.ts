@@ -1,18 +1,13 @@
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
 
 /**
  * The folder holding package.json above `from`: the project root, whether code runs from its sources (ts-node)
- * or from dist/, and whatever the working directory (Pulumi runs the program from infra/).
+ * or from dist/, and whatever the working directory.
  */
 export function projectRoot(from: string = __dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
   }
-}
-
-/** A path from config, taken relative to the project root unless absolute. */
-export function projectPath(path: string): string {
-  return isAbsolute(path) ? path : join(projectRoot(), path);
 }

@@ -84,3 +84,14 @@ describe("SalesSeed serialized provider (fresh Node process, real PostgreSQL)", 
     expect(failures[0]?.reason).to.match(/bad\.yaml:\d+: invalid YAML: /);
   });
 });
+
+describe("SalesSeed provider module path", () => {
+  it("still resolves dist/infra/seeder.js, which providers serialized before the rename load on destroy", () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const old = require("../../dist/infra/seeder.js") as Record<string, unknown>;
+    const current = require("../../dist/infra/seed-provider.js") as Record<string, unknown>;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    expect(old.deleteSeed).to.be.a("function").and.equal(current.deleteSeed);
+    expect(Object.keys(old).sort()).to.deep.equal(Object.keys(current).sort());
+  });
+});

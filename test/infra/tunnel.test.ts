@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { readFile, writeFile } from "node:fs/promises";
 import { Client } from "pg";
-import { withDatabase, type SeedInputs } from "../../infra/seeder";
+import { withDatabase } from "../../infra/seed-database";
+import type { SeedInputs } from "../../infra/seed-provider";
 import { describeKubeError, openPortForward, TUNNEL_LIMITS, type TunnelLimits } from "../../infra/tunnel";
 import { freePort } from "../../loader/embedded";
 import { loadSales } from "../../loader/load";

@@ -6,17 +6,19 @@ import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
 import { waitFor } from "../support/wait";
 
 const BIN = "bin/sales-db.js";
-/** `sales-db load` of the sample into `url`, plus extra options. */
-const loadSample = (url: string, ...extra: string[]) => [
+/** `sales-db load` of `csv` with the sample rules into `url`, plus extra options. */
+const loadCsv = (csv: string, url: string, ...extra: string[]) => [
   "load",
   "--csv",
-  SAMPLE_CSV,
+  csv,
   "--rules",
   SAMPLE_RULES,
   "--database-url",
   url,
   ...extra,
 ];
+/** `sales-db load` of the sample into `url`, plus extra options. */
+const loadSample = (url: string, ...extra: string[]) => loadCsv(SAMPLE_CSV, url, ...extra);
 
 interface Run {
   code: number | null;
@@ -128,7 +130,7 @@ describe("sales-db CLI", () => {
   it("a structural CSV error names file and line, and writes nothing", async () => {
     await cli(loadSample(db.url));
     const bad = await files.write("bad.csv", "product,price,quantity,colour\nHalal A,10,1,red\n");
-    const run = await cli(["load", "--csv", bad, "--rules", SAMPLE_RULES, "--database-url", db.url]);
+    const run = await cli(loadCsv(bad, db.url));
     expect(run.code).to.equal(1);
     expectOneLineError(run, /^sales-db: .*bad\.csv:1: unknown column "colour"/);
     expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
@@ -178,18 +180,14 @@ describe("sales-db CLI", () => {
   it("SIGKILL in the middle of a large load leaves the previous rows", async () => {
     await cli(loadSample(db.url));
     const big = await files.write("big.csv", validRows(500_000));
-    const run = await cli(
-      ["load", "--csv", big, "--rules", SAMPLE_RULES, "--database-url", db.url],
-      {},
-      (pid) => {
-        waitFor(
-          async () =>
-            (await db.query("SELECT 1 FROM pg_stat_progress_copy WHERE tuples_processed > 0")).length > 0,
-        )
-          .then(() => process.kill(pid, "SIGKILL"))
-          .catch(() => undefined);
-      },
-    );
+    const run = await cli(loadCsv(big, db.url), {}, (pid) => {
+      waitFor(
+        async () =>
+          (await db.query("SELECT 1 FROM pg_stat_progress_copy WHERE tuples_processed > 0")).length > 0,
+      )
+        .then(() => process.kill(pid, "SIGKILL"))
+        .catch(() => undefined);
+    });
     expect(run.signal).to.equal("SIGKILL");
     // The server notices the dropped connection and rolls back; wait for the backend to go away.
     await waitFor(
@@ -218,7 +216,7 @@ describe("sales-db CLI", () => {
         files.dir,
         /cannot read rules file \(it is a directory\)$/,
       );
-      const load = await cli(["load", "--csv", files.dir, "--rules", SAMPLE_RULES, "--database-url", db.url]);
+      const load = await cli(loadCsv(files.dir, db.url));
       expectFileError(load, files.dir, /it is a directory/);
     });
 
@@ -296,12 +294,10 @@ describe("sales-db CLI", () => {
       const lines = ["product,price,quantity"];
       for (let i = 0; i < 4_000; i++) lines.push(`${wide},${wide},${wide}`);
       const file = await files.write("wide.csv", `${lines.join("\n")}\nHalal A,10,1\n`);
-      const run = await cli(
-        ["load", "--csv", file, "--rules", SAMPLE_RULES, "--database-url", db.url, "--json", "-q"],
-        {},
-        undefined,
-        ["--max-rejects", "100000"],
-      );
+      const run = await cli(loadCsv(file, db.url, "--json", "-q"), {}, undefined, [
+        "--max-rejects",
+        "100000",
+      ]);
       expect(run.code, run.stderr).to.equal(0);
       const report = JSON.parse(run.stdout);
       expect(report).to.include({ valid: 1, rejected: 4_000, loaded: 1 });
@@ -327,7 +323,7 @@ describe("sales-db CLI", () => {
     it("refuses to empty a table unless --allow-empty", async () => {
       await cli(loadSample(db.url));
       const header = await files.write("header.csv", "product,price,quantity\n");
-      const args = ["load", "--csv", header, "--rules", SAMPLE_RULES, "--database-url", db.url];
+      const args = loadCsv(header, db.url);
       const refused = await cli(args);
       expect(refused.code).to.equal(1);
       expectOneLineError(refused, /would empty sales, which holds rows; nothing written; pass --allow-empty/);
@@ -388,25 +384,11 @@ describe("sales-db CLI", () => {
       try {
         await holder.query("BEGIN; SELECT count(*) FROM sales");
         const changed = await files.write("changed.csv", "product,price,quantity\nHalal Tea,1,1\n");
-        const run = await cli(
-          [
-            "load",
-            "--csv",
-            changed,
-            "--rules",
-            SAMPLE_RULES,
-            "--database-url",
-            db.url,
-            "--lock-timeout",
-            "60",
-          ],
-          {},
-          (pid) => {
-            waitFor(async () => (await sessions(db, "AND l.locktype = 'advisory' AND l.granted")) > 0)
-              .then(() => process.kill(pid, "SIGKILL"))
-              .catch(() => undefined);
-          },
-        );
+        const run = await cli(loadCsv(changed, db.url, "--lock-timeout", "60"), {}, (pid) => {
+          waitFor(async () => (await sessions(db, "AND l.locktype = 'advisory' AND l.granted")) > 0)
+            .then(() => process.kill(pid, "SIGKILL"))
+            .catch(() => undefined);
+        });
         expect(run.signal).to.equal("SIGKILL");
         await waitFor(async () => (await sessions(db, "")) === 0, 5_000);
       } finally {
@@ -419,27 +401,13 @@ describe("sales-db CLI", () => {
       await cli(loadSample(db.url));
       const fifo = await files.fifo("waiting.csv");
       let blockedPid = 0;
-      const blocked = cli(
-        ["load", "--csv", fifo, "--rules", SAMPLE_RULES, "--database-url", db.url],
-        {},
-        (pid) => {
-          blockedPid = pid;
-        },
-      );
+      const blocked = cli(loadCsv(fifo, db.url), {}, (pid) => {
+        blockedPid = pid;
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await sessions(db, "")).to.equal(0);
       const other = await files.write("other.csv", "product,price,quantity\nHalal Other,10,1\n");
-      const run = await cli([
-        "load",
-        "--csv",
-        other,
-        "--rules",
-        SAMPLE_RULES,
-        "--database-url",
-        db.url,
-        "--lock-timeout",
-        "5",
-      ]);
+      const run = await cli(loadCsv(other, db.url, "--lock-timeout", "5"));
       expect(run.code, run.stderr).to.equal(0);
       process.kill(blockedPid, "SIGKILL");
       expect((await blocked).signal).to.equal("SIGKILL");
@@ -451,17 +419,7 @@ describe("sales-db CLI", () => {
       try {
         await holder.query("BEGIN; SELECT count(*) FROM sales");
         const changed = await files.write("held.csv", "product,price,quantity\nHalal Tea,1,1\n");
-        const run = await cli([
-          "load",
-          "--csv",
-          changed,
-          "--rules",
-          SAMPLE_RULES,
-          "--database-url",
-          db.url,
-          "--lock-timeout",
-          "0.5",
-        ]);
+        const run = await cli(loadCsv(changed, db.url, "--lock-timeout", "0.5"));
         expect(run.code).to.equal(1);
         expectOneLineError(
           run,

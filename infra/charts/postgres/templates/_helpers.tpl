@@ -10,7 +10,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "postgres.labels" -}}
 {{ include "postgres.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: database
 app.kubernetes.io/part-of: sales-db
 app.kubernetes.io/managed-by: {{ .Release.Service }}

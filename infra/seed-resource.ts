@@ -1,48 +1,47 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { projectPath, projectRoot } from "../loader/project";
-import type { SeedInputs, SeedTarget, SeedValidation } from "./seeder";
+import { existsSync } from "node:fs";
+import { projectPath } from "./project-path";
+import { providerCodeFiles, sourceHash } from "./provider-code";
+import type { SeedInputs, SeedOutputs, SeedTarget, SeedValidation } from "./seed-provider";
 
-/** Where the compiled seeder lives, relative to the project root. */
-const SEEDER_MODULE = "dist/infra/seeder.js";
+/** Where the compiled provider functions live, relative to the project root (not exported: it is serialized). */
+const PROVIDER_MODULE = "dist/infra/seed-provider.js";
 
 /**
  * The provider is serialized into the state as source, so its methods are thin adapters that load the compiled
- * seeder at run time: nothing large is captured, and the real work stays in plain, tested functions.
+ * provider functions at run time: nothing large is captured, and the real work stays in plain, tested functions.
  */
-const provider: pulumi.dynamic.ResourceProvider = {
+const provider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedOutputs> = {
   async check(olds, news) {
-    return seeder().checkSeed(olds as never, news as SeedInputs);
+    return providerFunctions().checkSeed(olds, news);
   },
   async diff(_id, olds, news) {
-    return seeder().diffSeed(olds as never, news as SeedInputs);
+    return providerFunctions().diffSeed(olds, news);
   },
   async create(inputs) {
-    return seeder().createSeed(inputs as SeedInputs);
+    return providerFunctions().createSeed(inputs);
   },
   async update(_id, olds, news) {
-    return seeder().updateSeed(olds as never, news as SeedInputs);
+    return providerFunctions().updateSeed(olds, news);
   },
   async read(id, props) {
-    return seeder().readSeed(id, props as never);
+    return providerFunctions().readSeed(id, props);
   },
   async delete(_id, props) {
-    await seeder().deleteSeed(props as never);
+    await providerFunctions().deleteSeed(props);
   },
 };
 
-/** Loads the compiled seeder from the project root, found above the provider host's working directory. */
-function seeder(): typeof import("./seeder") {
+/** Loads the compiled provider functions from the project root, found above the provider host's working directory. */
+function providerFunctions(): typeof import("./seed-provider") {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const path = require("node:path");
   const fs = require("node:fs");
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, SEEDER_MODULE);
+    const candidate = path.join(dir, PROVIDER_MODULE);
     if (fs.existsSync(candidate)) return require(candidate);
     if (path.dirname(dir) === dir)
-      throw new Error(`${SEEDER_MODULE} not found above ${process.cwd()}: run npm run build`);
+      throw new Error(`${PROVIDER_MODULE} not found above ${process.cwd()}: run npm run build`);
   }
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -99,7 +98,7 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
       keepTableOnDelete: args.keepTableOnDelete ?? false,
       sourceHash: pulumi.output(
-        sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles()]),
+        sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles(PROVIDER_MODULE)]),
       ),
       // Set by check; declared here so that they are outputs too.
       validation: undefined,
@@ -109,45 +108,4 @@ export class SalesSeed extends pulumi.dynamic.Resource {
     // Type token: pulumi-nodejs:dynamic/seed:SalesSeed.
     super(provider, name, inputs, opts, "seed", "SalesSeed");
   }
-}
-
-/**
- * The compiled files the provider runs; a change to them must reach `diff` (it cannot see code otherwise). Fails
- * when any source of the program or the provider is newer than its build: `pulumi` runs dist/, not the sources.
- */
-export function providerCodeFiles(root = projectRoot()): string[] {
-  const compiled = ["infra", "loader"]
-    .flatMap((dir) =>
-      readdirSync(join(root, dir))
-        .filter((file) => file.endsWith(".ts"))
-        .map((file) => join(dir, file)),
-    )
-    .sort()
-    .map((source) => ({
-      source,
-      built: join(root, "dist", source.replace(/\.ts$/, ".js")),
-    }));
-  for (const { source, built } of compiled) {
-    // The program and the provider run dist/, so a source newer than its build would silently run old code.
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(root, source)).mtimeMs) {
-      throw new pulumi.RunError(
-        `${built} is missing or older than ${source}: run \`npm run build\` before pulumi`,
-      );
-    }
-  }
-  const provider = (source: string) => source.startsWith("loader") || PROVIDER_INFRA.includes(source);
-  return compiled.filter(({ source }) => provider(source)).map(({ built }) => built);
-}
-
-/** The infra/ sources the provider runs, besides all of loader/. */
-const PROVIDER_INFRA = [join("infra", "seeder.ts"), join("infra", "tunnel.ts")];
-
-/** sha256 over the files' contents, streamed so that a large CSV is never held in memory. */
-export async function sourceHash(files: readonly string[]): Promise<string> {
-  const hash = createHash("sha256");
-  for (const file of files) {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    hash.update("\0");
-  }
-  return hash.digest("hex");
 }

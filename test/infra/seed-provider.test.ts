@@ -7,7 +7,7 @@ import {
   readSeed,
   updateSeed,
   type SeedInputs,
-} from "../../infra/seeder";
+} from "../../infra/seed-provider";
 import { scratch } from "../support/files";
 import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
@@ -29,7 +29,7 @@ function inputsFor(url: string, extra: Partial<SeedInputs> = {}): SeedInputs {
   };
 }
 
-describe("seeder (provider behaviour, real PostgreSQL)", () => {
+describe("seed provider functions (real PostgreSQL)", () => {
   let db: TestDatabase;
   beforeEach(async () => (db = await createTestDatabase()));
   afterEach(() => db.drop());
@@ -135,6 +135,10 @@ describe("seeder (provider behaviour, real PostgreSQL)", () => {
         "SELECT to_regclass('sales') IS NULL AS gone, (SELECT count(*)::int FROM sales_v2) AS n",
       ),
     ).to.deep.equal([{ gone: true, n: 3 }]);
+  });
+
+  it("read with nothing recorded (an import) reports the seed as not found", async () => {
+    expect(await readSeed("any-id", undefined)).to.deep.equal({});
   });
 
   it("read reports drift that refresh should show, and a dropped table as gone", async () => {

@@ -1,0 +1,53 @@
+import { expect } from "chai";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { providerCodeFiles, requireGraph, sourceHash } from "../../infra/provider-code";
+import { projectRoot } from "../../loader/project";
+import { scratch } from "../support/files";
+
+describe("seed provider code hash", () => {
+  it("covers the provider module and what it requires, not the CLI, the demo or the program", () => {
+    const root = projectRoot();
+    const files = providerCodeFiles("dist/infra/seed-provider.js").map((file) => file.slice(root.length + 1));
+    expect(files).to.include.members([
+      "dist/infra/seed-provider.js",
+      "dist/infra/tunnel.js",
+      "dist/infra/project-path.js",
+      "dist/loader/load.js",
+      "dist/loader/errors.js",
+    ]);
+    for (const other of ["cli", "demo"]) expect(files).to.not.include(`dist/loader/${other}.js`);
+    for (const other of ["index", "config", "seed-resource", "chart"]) {
+      expect(files).to.not.include(`dist/infra/${other}.js`);
+    }
+  });
+
+  it("follows relative requires transitively through cycles, and changes only when a reached file does", async () => {
+    const dir = await scratch();
+    try {
+      const put = (path: string, text: string) => {
+        mkdirSync(join(dir.dir, path, ".."), { recursive: true });
+        writeFileSync(join(dir.dir, path), text);
+      };
+      put("infra/provider.js", 'require("./a"); require("../loader/b"); require("pg");');
+      put("infra/a.js", 'require("./provider");');
+      put("loader/b.js", 'require("./c/index");');
+      put("loader/c/index.js", "");
+      put("loader/cli.js", 'require("./b");');
+      const graph = requireGraph(join(dir.dir, "infra/provider.js"));
+      expect(graph.map((file) => file.slice(dir.dir.length + 1))).to.deep.equal([
+        "infra/a.js",
+        "infra/provider.js",
+        "loader/b.js",
+        "loader/c/index.js",
+      ]);
+      const before = await sourceHash(graph);
+      put("loader/cli.js", 'require("./b"); // edited');
+      expect(await sourceHash(requireGraph(join(dir.dir, "infra/provider.js")))).to.equal(before);
+      put("loader/c/index.js", "// edited");
+      expect(await sourceHash(requireGraph(join(dir.dir, "infra/provider.js")))).to.not.equal(before);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
