@@ -1,7 +1,7 @@
 // The SalesSeed provider's work, as plain functions over plain values. The dynamic provider (seed-resource.ts) calls these
 // from the Pulumi engine's provider host; tests call them directly. Nothing here imports @pulumi/pulumi.
 import { SalesDbError } from "../loader/errors";
-import { dropSales, inspectSales, loadSales } from "../loader/load";
+import { dropSales, inspectTable, loadSales } from "../loader/load";
 import { randomUUID } from "node:crypto";
 import type { RuleId } from "../loader/validate";
 import { projectPath } from "./project-path";
@@ -183,7 +183,7 @@ export async function readSeed(
   const password = await passwordUnlessGone(props);
   if (password === null) return {};
   const state = await withDatabase(props, password, (connection) =>
-    inspectSales({ ...connection, table: props.table }),
+    inspectTable({ ...connection, table: props.table }),
   );
   if (!state.exists) return {}; // the table is gone: the engine drops the seed from the state
   // A table written to, altered or replaced by hand since the load shows as drift, which the next up repairs.

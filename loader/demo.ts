@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { Client } from "pg";
+import { connectWithRetry } from "./connect";
 import { startEmbeddedPostgres } from "./embedded";
-import { oneLine } from "./errors";
+import { SalesDbError } from "./errors";
 import { loadSales } from "./load";
-import { createLogger, rejectLogger, type Logger } from "./log";
+import { rejectLogger, type Logger } from "./log";
 import { formatPsqlTable } from "./psql-table";
 import { describeReject, summarize } from "./report";
 import { projectRoot } from "./project";
@@ -13,9 +13,8 @@ import { loadRules } from "./rules";
  * The `npm start` demo: an embedded PostgreSQL, the sample validated and loaded, the report and the table
  * printed as psql would, and the server stopped again.
  */
-export async function runDemo(options: { logger?: Logger; out?: NodeJS.WritableStream } = {}): Promise<void> {
-  const logger = options.logger ?? createLogger("info");
-  const out = options.out ?? process.stdout;
+export async function runDemo(options: { logger: Logger; out: NodeJS.WritableStream }): Promise<void> {
+  const { logger, out } = options;
   const root = projectRoot();
   const file = join(root, "data", "sales.csv");
   const rules = await loadRules(join(root, "data", "config.yaml"));
@@ -33,12 +32,17 @@ export async function runDemo(options: { logger?: Logger; out?: NodeJS.WritableS
     out.write(`\n${summarize(report)}\n`);
     for (const reject of report.rejects) out.write(`  rejected ${describeReject(reject)}\n`);
 
-    const client = new Client({ connectionString: server.connectionString });
-    await client.connect();
+    const client = await connectWithRetry({ connectionString: server.connectionString, logger });
     try {
-      const result = await client.query<{ product: string; price: number; quantity: number }>(
-        "SELECT product, price, quantity FROM sales ORDER BY product",
-      );
+      const result = await client
+        .query<{ product: string; price: number; quantity: number }>(
+          "SELECT product, price, quantity FROM sales ORDER BY product",
+        )
+        .catch((error: Error) => {
+          throw new SalesDbError("db_error", `reading the sales table back failed: ${error.message}`, {
+            cause: error,
+          });
+        });
       out.write(`\npostgres=# SELECT product, price, quantity FROM sales ORDER BY product;\n`);
       out.write(
         `${formatPsqlTable(
@@ -53,13 +57,4 @@ export async function runDemo(options: { logger?: Logger; out?: NodeJS.WritableS
     await server.stop();
     logger.info("Embedded PostgreSQL stopped");
   }
-}
-
-if (require.main === module) {
-  runDemo().catch((error: unknown) => {
-    process.stderr.write(
-      `sales-db demo: ${oneLine(error instanceof Error ? error.message : String(error))}\n`,
-    );
-    process.exitCode = 1;
-  });
 }

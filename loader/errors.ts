@@ -15,6 +15,7 @@ export type ErrorCode =
   | "db_auth" // the server refused the credentials
   | "db_lock_timeout" // another load held the table too long
   | "db_error" // any other error reported by PostgreSQL
+  | "copy_row_count" // the COPY stored another number of rows than the valid rows sent
   | "foreign_table" // the target table exists but sales-db did not load it
   | "empty_result" // the load would empty a table that holds rows
   | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died

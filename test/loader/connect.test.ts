@@ -1,13 +1,7 @@
 import { expect } from "chai";
 import { createServer, type AddressInfo } from "node:net";
-import {
-  connectWithRetry,
-  describeTarget,
-  isTransient,
-  parseConnectionString,
-  redact,
-  secretsOf,
-} from "../../loader/connect";
+import { connectWithRetry, isTransient } from "../../loader/connect";
+import { describeTarget, parseConnectionString, redact, secretsOf } from "../../loader/connection-string";
 import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import type { SalesDbError } from "../../loader/errors";
 import { loadSales } from "../../loader/load";

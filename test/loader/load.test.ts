@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import { SalesDbError } from "../../loader/errors";
-import { dropSales, inspectSales, loadSales } from "../../loader/load";
+import { dropSales, inspectTable, loadSales } from "../../loader/load";
 import { loadRules, type RuleSet } from "../../loader/rules";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
@@ -188,21 +188,21 @@ describe("load (real PostgreSQL)", () => {
   });
 
   it("inspects and drops what the seed owns", async () => {
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+    expect(await inspectTable({ connectionString: db.url })).to.deep.equal({
       exists: false,
       rowCount: 0,
       sha256: null,
       untouched: false,
     });
     const report = await load(SAMPLE_CSV);
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+    expect(await inspectTable({ connectionString: db.url })).to.deep.equal({
       exists: true,
       rowCount: 3,
       sha256: report.sha256,
       untouched: true,
     });
     await dropSales({ connectionString: db.url });
-    expect(await inspectSales({ connectionString: db.url })).to.deep.equal({
+    expect(await inspectTable({ connectionString: db.url })).to.deep.equal({
       exists: false,
       rowCount: 0,
       sha256: null,

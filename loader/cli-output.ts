@@ -1,0 +1,82 @@
+import { Writable } from "node:stream";
+import { redact, secretsOf } from "./connection-string";
+import { oneLine } from "./errors";
+import { describeReject, summarize, type LoadReport, type ValidationReport } from "./report";
+
+/** The report on stdout: one JSON object, or the lines a person reads. */
+export function render(report: ValidationReport | LoadReport, json: boolean): string {
+  return json ? `${JSON.stringify(report)}\n` : humanReport(report);
+}
+
+function humanReport(report: ValidationReport | LoadReport): string {
+  const lines = [`${report.file}: ${summarize(report)}`];
+  for (const reject of report.rejects) lines.push(`  ${describeReject(reject)}`);
+  if ("validated" in report && !report.validated) {
+    lines.push(`  (the file is the one last loaded: rejects are not listed; sales-db validate lists them)`);
+  } else if (report.rejectsOmitted > 0) {
+    lines.push(`  … and ${report.rejectsOmitted} more (see the log)`);
+  }
+  lines.push(`sha256 of valid rows: ${report.sha256}`);
+  if ("table" in report) {
+    lines.push(
+      report.changed
+        ? `loaded ${report.loaded} rows into ${report.table}`
+        : `${report.table} already holds these ${report.valid} rows; nothing written`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The passwords of every connection string the command line or environment holds, before anything is parsed. */
+export function secretsFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const strings = [env.DATABASE_URL ?? ""];
+  argv.forEach((arg, i) => {
+    if (arg === "--database-url") strings.push(argv[i + 1] ?? "");
+    else if (arg.startsWith("--database-url=")) strings.push(arg.slice("--database-url=".length));
+  });
+  return [...new Set(strings.flatMap((text) => secretsOf(text, env)))].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * A stream that writes to `out` with secrets redacted and terminal controls escaped. `entries`: each line written
+ * is a log entry or message (the logger writes many at once), ended by a newline, never a bare CR.
+ */
+export function guard(
+  out: NodeJS.WritableStream,
+  secrets: readonly string[],
+  entries: boolean,
+  beforeWrite: () => void,
+): NodeJS.WriteStream {
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      const text = redact(String(chunk), secrets);
+      beforeWrite();
+      out.write(
+        entries
+          ? text
+              .split("\n")
+              .filter((line) => line.trim() !== "")
+              .map((line) => `${oneLine(line.trim())}\n`)
+              .join("")
+          : text
+              .split("\n")
+              .map((line) => oneLine(line))
+              .join("\n"),
+      );
+      done();
+    },
+  });
+  return Object.assign(stream, { isTTY: (out as NodeJS.WriteStream).isTTY }) as unknown as NodeJS.WriteStream;
+}
+
+/** Node's own warnings (pg's, for one) as one log-style line instead of a multi-line block. */
+export function oneLineWarnings(stderr: NodeJS.WritableStream): () => void {
+  const previous = process.listeners("warning");
+  process.removeAllListeners("warning");
+  const onWarning = (warning: Error) => stderr.write(`sales-db: warning: ${oneLine(warning.message)}\n`);
+  process.on("warning", onWarning);
+  return () => {
+    process.off("warning", onWarning);
+    for (const listener of previous) process.on("warning", listener);
+  };
+}
