@@ -10,13 +10,15 @@ export const SAMPLE_CSV = "data/sales.csv";
 export const SAMPLE_RULES = "data/config.yaml";
 
 /** A scratch folder per test file, removed by `cleanup`. */
-export async function scratch(): Promise<{
-  dir: string;
+export interface Scratch {
+  readonly dir: string;
   write(name: string, content: string | Buffer): Promise<string>;
   /** A named pipe with no writer yet. */
   fifo(name: string): Promise<string>;
   cleanup(): Promise<void>;
-}> {
+}
+
+export async function scratch(): Promise<Scratch> {
   const dir = await mkdtemp(join(tmpdir(), "sales-db-test-"));
   return {
     dir,
@@ -31,6 +33,17 @@ export async function scratch(): Promise<{
       return file;
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Registers a scratch folder for the describe block; the returned function gives it inside tests. */
+export function scratchFiles(): () => Scratch {
+  let files: Scratch | undefined;
+  before(async () => (files = await scratch()));
+  after(() => files?.cleanup());
+  return () => {
+    if (!files) throw new Error("scratch files are used outside a test");
+    return files;
   };
 }
 

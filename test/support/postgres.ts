@@ -26,7 +26,11 @@ export async function stopTestServer(): Promise<void> {
 }
 
 export function testServerUrl(): string {
-  if (!serverUrl) throw new Error("test server not started (test/setup.ts starts it)");
+  if (!serverUrl) {
+    throw new Error(
+      "no test server: a test that needs PostgreSQL goes in a *.pg.test.ts file (npm test starts the server in test/setup.ts)",
+    );
+  }
   return serverUrl;
 }
 

@@ -9,7 +9,6 @@ import {
   type SeedInputs,
 } from "../../infra/seed-provider";
 import { scratch } from "../support/files";
-import { freePort, startEmbeddedPostgres } from "../../loader/embedded";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 /** Seed inputs for a direct connection to `url`, as check would receive them. */
@@ -237,21 +236,5 @@ describe("seed provider functions (real PostgreSQL)", () => {
     expect(message).to.contain("a dbPassword, dbUser or dbName changed since is not applied to it");
     expect(message).to.contain("README, Known limitations");
     expect(message).to.not.contain("not-the-password");
-  });
-
-  it("waits for a database that is not ready yet", async function () {
-    this.timeout(60_000);
-    const port = await freePort();
-    const url = `postgres://postgres:late@127.0.0.1:${port}/postgres`;
-    const late = new Promise((resolve) => setTimeout(resolve, 2_000)).then(() =>
-      startEmbeddedPostgres({ port, password: "late" }),
-    );
-    try {
-      const { inputs } = await checkSeed({}, inputsFor(url));
-      const { outs } = await createSeed(inputs);
-      expect(outs.rowCount).to.equal(3);
-    } finally {
-      await (await late).stop();
-    }
   });
 });

@@ -1,0 +1,66 @@
+import { loadSales, type LoadOptions } from "../../loader/load";
+import type { LoadReport } from "../../loader/report";
+import { loadRules, type RuleSet } from "../../loader/rules";
+import { SAMPLE_RULES, scratchFiles, type Scratch } from "./files";
+import { createTestDatabase, type TestDatabase } from "./postgres";
+
+export type Row = { product: string; price: number; quantity: number };
+
+/** What a test of loads works with: a fresh database per test, a scratch folder, the sample rules. */
+export interface LoadFixture {
+  readonly db: TestDatabase;
+  readonly files: Scratch;
+  readonly rules: RuleSet;
+  /** Loads `file` into this test's database with the sample rules, plus `extra` options. */
+  load(file: string, extra?: Partial<LoadOptions>): Promise<LoadReport>;
+  /** The rows of `sales`, ordered by product. */
+  rows(): Promise<Row[]>;
+}
+
+/** Registers the hooks of a describe block that tests loads, and returns its fixture (ready inside tests). */
+export function loadFixture(): LoadFixture {
+  let db: TestDatabase | undefined;
+  let rules: RuleSet | undefined;
+  const files = scratchFiles();
+  before(async () => (rules = await loadRules(SAMPLE_RULES)));
+  beforeEach(async () => (db = await createTestDatabase()));
+  afterEach(() => db?.drop());
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the load fixture is used outside a test");
+    return value;
+  };
+  return {
+    get db() {
+      return ready(db);
+    },
+    get files() {
+      return files();
+    },
+    get rules() {
+      return ready(rules);
+    },
+    load(file, extra = {}) {
+      return loadSales({ connectionString: ready(db).url, file, rules: ready(rules), ...extra });
+    },
+    rows() {
+      return ready(db).query<Row>("SELECT product, price, quantity FROM sales ORDER BY product");
+    },
+  };
+}
+
+/** sales-db sessions in the test database whose activity or locks match `condition` (over pg_stat_activity a and pg_locks l). */
+export async function loaderSessions(db: TestDatabase, condition = "true"): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT count(DISTINCT a.pid)::int AS n FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid
+     WHERE a.application_name = 'sales-db' AND a.datname = current_database() AND (${condition})`,
+  );
+  return row?.n ?? 0;
+}
+
+/** Whether a COPY into the test database has stored rows yet. */
+export async function copying(db: TestDatabase): Promise<boolean> {
+  const rows = await db.query(
+    "SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0",
+  );
+  return rows.length > 0;
+}
