@@ -9,6 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E=$ROOT/test/e2e
 # shellcheck source-path=SCRIPTDIR source=toolchain/versions.sh
 source "$E2E/toolchain/versions.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$E2E/lib.sh"
 
 NS=sales-db-e2e
 PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -90,14 +92,12 @@ kubectl label namespace "$NS" pod-security.kubernetes.io/enforce=restricted \
 
 # No pulumi command may hang the run: each gets ten minutes at most.
 pulumi_() { timeout -k 10 600 pulumi --cwd "$ROOT" --non-interactive --color never "$@"; }
-# `stack init` writes Pulumi.<stack>.yaml (the secrets salt) into the project: move it out of the repo at once.
-init_stack() {
-  pulumi_ stack init "$1" >/dev/null && mv "$ROOT/Pulumi.$1.yaml" "$WORK/Pulumi.$1.yaml"
-}
-# configure STACK KEY=VALUE...: plain config values, then the password as a secret, in the stack's file outside the repo.
-configure() {
+# new_stack STACK KEY=VALUE...: `stack init` (which writes Pulumi.<stack>.yaml, the secrets salt, into the project:
+# it moves out of the repo at once), then plain config values and the password as a secret, in that file.
+new_stack() {
   local name=$1 kv
   shift
+  pulumi_ stack init "$name" >/dev/null && mv "$ROOT/Pulumi.$name.yaml" "$WORK/Pulumi.$name.yaml" || return 1
   for kv in "$@"; do
     pulumi_ config set --stack "$name" --config-file "$WORK/Pulumi.$name.yaml" "${kv%%=*}" "${kv#*=}" || return 1
   done
@@ -107,8 +107,7 @@ configure() {
 stack_on() { pulumi_ "$2" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml" "${@:3}"; }
 stack() { stack_on e2e "$@"; }
 # The real first boot (initdb) and a busy shared machine: give the seeder two minutes to reach PostgreSQL.
-setup stack init_stack e2e
-setup config configure e2e "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete \
+setup stack new_stack e2e "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete \
   seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE"
 say "setup: ready in $((SECONDS - started))s"
 
@@ -132,7 +131,7 @@ start_forward() {
 query() {
   local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status attempt
   for attempt in 1 2 3; do
-    port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    port=$(free_port)
     status=0
     : >"$WORK/psql.err"
     if start_forward "$ns" "$port"; then
@@ -340,7 +339,7 @@ step drift drift_checks
 destroy_checks() {
   stack destroy --yes --skip-preview || return 1
   local left
-  left=$(kubectl -n "$NS" get statefulset,service,secret -o name | grep -v 'secret/default-token' || true)
+  left=$(kubectl -n "$NS" get statefulset,service,secret -o name) || return 1
   [[ -z $left ]] || { echo "left behind: $left"; return 1; }
   [[ -z $(helm -n "$NS" list -q) ]] || { echo "release still listed"; return 1; }
   # The pod stops for real (PostgreSQL's shutdown), and then, pvcRetention=Delete: the StatefulSet owns its PVC,
@@ -359,8 +358,7 @@ step destroy destroy_checks
 RETAIN_NS=sales-db-e2e-retain
 retain_checks() {
   local pvc=postgres-data-postgres-0 volume
-  init_stack e2e-retain || return 1
-  configure e2e-retain "namespace=$RETAIN_NS" pvcRetention=Retain storageSize=2Gi seedWaitTimeout=120 \
+  new_stack e2e-retain "namespace=$RETAIN_NS" pvcRetention=Retain storageSize=2Gi seedWaitTimeout=120 \
     "image=$E2E_POSTGRES_IMAGE" || return 1
   stack_on e2e-retain up --yes --skip-preview || return 1
   # The namespace the stack created carries the restricted Pod Security level, and the pod was admitted to it.
@@ -373,9 +371,13 @@ retain_checks() {
   query "CREATE TABLE e2e_mark AS SELECT 'before destroy'::text AS note" "$RETAIN_NS" || return 1
   stack_on e2e-retain destroy --yes --skip-preview || return 1
   ! kubectl -n "$RETAIN_NS" get statefulset postgres >/dev/null 2>&1 || { echo "StatefulSet left behind"; return 1; }
-  sleep 5 # the time the garbage collector took to delete the PVC in the Delete case
+  # Once the pod is gone the garbage collector has handled the StatefulSet's dependents; a retained PVC is not one
+  # of them (no owner), so nothing will delete it later.
+  kubectl -n "$RETAIN_NS" wait --for=delete pod/postgres-0 --timeout=120s || return 1
   [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.status.phase}') == Bound ]] ||
     { echo "retained PVC is gone"; return 1; }
+  [[ -z $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.metadata.ownerReferences}') ]] ||
+    { echo "the retained PVC has an owner, whose deletion would delete it"; return 1; }
   stack_on e2e-retain up --yes --skip-preview || return 1
   [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') == "$volume" ]] ||
     { echo "the new up did not reattach $volume"; return 1; }

@@ -7,15 +7,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
-source "$HERE/../toolchain/versions.sh"
-
-E2E_WORKDIR=${E2E_WORKDIR:-$SALES_DB_E2E_CACHE/run}
-E2E_CLUSTER_NAME=${E2E_CLUSTER_NAME:-sales-db-e2e}
-export KWOK_WORKDIR=$E2E_WORKDIR/kwok
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
+LOG_NAME=cluster
 cluster_dir=$KWOK_WORKDIR/clusters/$E2E_CLUSTER_NAME
-
-log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # PIDs of this cluster's components: kwokctl's pid files, plus any process whose
 # command line mentions this cluster's directory (a crash may have lost a pid file).
@@ -28,38 +23,20 @@ cluster_pids() {
       [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
     done
   fi
-  for f in /proc/[0-9]*/cmdline; do
-    pid=${f#/proc/}
-    pid=${pid%/cmdline}
-    [[ $pid == "$$" ]] && continue
-    if { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$cluster_dir/"; then
-      echo "$pid"
-    fi
-  done | sort -u
+  pids_naming "$cluster_dir"
 }
 
 "$HERE/node-down.sh"
 pids=$(cluster_pids | sort -u | tr '\n' ' ')
 if [[ -d $cluster_dir && -x $E2E_BIN/kwokctl ]]; then
   log "deleting cluster $E2E_CLUSTER_NAME"
-  "$E2E_BIN/kwokctl" delete cluster --name "$E2E_CLUSTER_NAME" \
+  timeout -k 10 120 "$E2E_BIN/kwokctl" delete cluster --name "$E2E_CLUSTER_NAME" \
     --kubeconfig "$E2E_WORKDIR/kubeconfig" >"$E2E_WORKDIR/kwokctl-delete.log" 2>&1 ||
     log "kwokctl delete cluster failed (see $E2E_WORKDIR/kwokctl-delete.log); killing processes"
 fi
 # Whatever kwokctl did not stop (or a crash left without its cluster dir): TERM, then KILL.
-alive=""
-for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
-if [[ -n $alive ]]; then
-  log "waiting for / stopping processes:$alive"
-  for pid in $alive; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    still=""
-    for pid in $alive; do kill -0 "$pid" 2>/dev/null && still+=" $pid"; done
-    [[ -z $still ]] && break
-    sleep 0.2
-  done
-  for pid in $still; do kill -KILL "$pid" 2>/dev/null || true; done
-fi
+# shellcheck disable=SC2086 # one PID per word
+[[ -z ${pids// /} ]] || stop_pids $pids
 
 rm -rf "$KWOK_WORKDIR" "$E2E_WORKDIR/pv" "$E2E_WORKDIR/kubeconfig" "$E2E_WORKDIR/cluster.env"
 log "cluster $E2E_CLUSTER_NAME is down"

@@ -7,60 +7,35 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
-source "$HERE/../toolchain/versions.sh"
-# shellcheck source-path=SCRIPTDIR source=node-env.sh
-source "$HERE/node-env.sh"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
+LOG_NAME=node
 
-log() { printf '[node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-# stop PID...: TERM, up to 10 s, then KILL.
-stop() {
-  local pid alive
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
-  for _ in $(seq 1 50); do
-    alive=""
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
-    [[ -z $alive ]] && return 0
-    sleep 0.2
-  done
-  for pid in $alive; do kill -KILL "$pid" 2>/dev/null; done
-}
 pid_of() { [[ -f $NODE_DIR/$1.pid ]] && cat "$NODE_DIR/$1.pid"; }
-# Processes whose command line names this node's folder: the shims (-address …/containerd.sock), and a kubelet or
-# containerd whose pid file a crash lost.
-node_pids() {
-  local f pid
-  for f in /proc/[0-9]*/cmdline; do
-    pid=${f#/proc/}
-    pid=${pid%/cmdline}
-    [[ $pid == "$$" ]] && continue
-    { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$NODE_DIR/" && echo "$pid"
-  done
-}
 
 [[ -d $NODE_DIR ]] || exit 0
 log "stopping node $NODE_NAME"
 # kubelet first, so that it restarts nothing; then every container (pods' and sandboxes'), so that their shims exit.
-kubelet_pid=$(pid_of kubelet) && stop "$kubelet_pid"
+kubelet_pid=$(pid_of kubelet) && stop_pids "$kubelet_pid"
 containers=()
 if [[ -S $CONTAINERD_SOCK ]]; then
   # (A pod sandbox's id is its pause container's: libcni names its cached results after it.)
-  mapfile -t containers < <(timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io containers ls -q 2>/dev/null)
-  for task in $(timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
-    timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1
+  mapfile -t containers < <(ctr_ -n k8s.io containers ls -q 2>/dev/null)
+  for task in $(ctr_ -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr_ -n k8s.io tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1
   done
   for _ in $(seq 1 25); do
-    timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls 2>/dev/null | grep -q RUNNING || break
+    ctr_ -n k8s.io tasks ls 2>/dev/null | grep -q RUNNING || break
     sleep 0.2
   done
-  for task in $(timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
-    timeout -k 2 10 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks delete -f "$task" >/dev/null 2>&1
+  for task in $(ctr_ -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr_ -n k8s.io tasks delete -f "$task" >/dev/null 2>&1
   done
 fi
-containerd_pid=$(pid_of containerd) && stop "$containerd_pid"
+containerd_pid=$(pid_of containerd) && stop_pids "$containerd_pid"
+# The shims (-address …/containerd.sock), and a kubelet or containerd whose pid file a crash lost.
 # shellcheck disable=SC2046 # one PID per word
-stop $(node_pids)
+stop_pids $(pids_naming "$NODE_DIR")
 
 # Mounts under the node's folder, deepest first: pod volumes, container rootfs, /dev/shm, network namespaces.
 findmnt -rn -o TARGET | grep -F -- "$NODE_DIR/" | sort -r | while read -r target; do

@@ -9,22 +9,15 @@
 # - cgroup v1: cgroupfs driver on both sides, failCgroupV1 false; swap is tolerated (failSwapOn false);
 # - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address.
 #
-# Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see node-env.sh), E2E_NODE_IP (default: the first global
+# Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see common.sh), E2E_NODE_IP (default: the first global
 # IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE and their *_IMAGE names (from ../image/build.sh),
 # E2E_NODE_LOCK_WAIT (seconds to wait for another run's node to go, default 1800).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
-source "$HERE/../toolchain/versions.sh"
-# shellcheck source-path=SCRIPTDIR source=node-env.sh
-source "$HERE/node-env.sh"
-
-log() { printf '[node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-fail() {
-  log "$*"
-  exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
+LOG_NAME=node
 start=$SECONDS
 
 for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE; do
@@ -135,7 +128,7 @@ log "imported $E2E_PAUSE_IMAGE and $E2E_POSTGRES_IMAGE"
 
 # --- kubelet ----------------------------------------------------------------------------------------------------
 : >"$NODE_DIR/resolv.conf" # pods get no name server: nothing in them may look a name up outside the machine
-KUBELET_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+KUBELET_PORT=$(free_port)
 cat >"$NODE_DIR/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -169,7 +162,7 @@ log "starting kubelet v$KUBE_VERSION as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)
   --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1 >"$NODE_DIR/kubelet.log" 2>&1 &
 echo $! >"$NODE_DIR/kubelet.pid"
 for _ in $(seq 1 120); do
-  kubectl get node "$NODE_NAME" >/dev/null 2>&1 && break
+  kubectl get node "$NODE_NAME" --request-timeout=5s >/dev/null 2>&1 && break
   kill -0 "$(<"$NODE_DIR/kubelet.pid")" 2>/dev/null || {
     tail -n 20 "$NODE_DIR/kubelet.log" >&2
     fail "kubelet exited"

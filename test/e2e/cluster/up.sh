@@ -23,29 +23,18 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
-source "$HERE/../toolchain/versions.sh"
-# shellcheck source-path=SCRIPTDIR source=node-env.sh
-source "$HERE/node-env.sh"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
+LOG_NAME=cluster
 
 E2E_PV_COUNT=${E2E_PV_COUNT:-8}
-# kwokctl keeps each cluster's files (pki, etcd data, logs, pid files) here.
-export KWOK_WORKDIR=$E2E_WORKDIR/kwok
 start=$SECONDS
 
-log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
 for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do
-  if [[ ! -x $E2E_BIN/$b ]]; then
-    log "$E2E_BIN/$b is missing: run $HERE/../toolchain/build.sh first"
-    exit 1
-  fi
+  [[ -x $E2E_BIN/$b ]] || fail "$E2E_BIN/$b is missing: run $HERE/../toolchain/build.sh first"
 done
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
-if [[ -z $KUBECTL ]]; then
-  log "kubectl not found on PATH"
-  exit 1
-fi
+[[ -n $KUBECTL ]] || fail "kubectl not found on PATH"
 mkdir -p "$E2E_WORKDIR" "$KWOK_WORKDIR"
 
 # 1. Remove a stale cluster (crashed run) of the same name.
@@ -76,7 +65,7 @@ options:
   - kwok-controller
 EOF
 log "creating cluster $E2E_CLUSTER_NAME (workdir $KWOK_WORKDIR)"
-if ! "$E2E_BIN/kwokctl" create cluster \
+if ! timeout -k 10 300 "$E2E_BIN/kwokctl" create cluster \
   --name "$E2E_CLUSTER_NAME" \
   --config "$E2E_WORKDIR/kwokctl.yaml" \
   --kubeconfig "$KUBECONFIG" \
@@ -99,7 +88,7 @@ EOF
 
 # 3. Wait for the API.
 for _ in $(seq 1 120); do
-  kubectl get --raw /readyz >/dev/null 2>&1 && break
+  kubectl get --raw /readyz --request-timeout=5s >/dev/null 2>&1 && break
   sleep 0.5
 done
 kubectl get --raw /readyz >/dev/null

@@ -147,8 +147,12 @@ connect_checks() {
   cat "$WORK/connect.err"
   echo "$got"
   grep -q "the port-forward stops when psql exits" "$WORK/connect.err" && [[ $got == *" 4"* ]] || return 1
-  sleep 1
-  ! pgrep -f "port-forward pod/postgres-0 :5432" || { echo "the port-forward outlived psql"; return 1; }
+  for _ in $(seq 1 50); do
+    pgrep -f "port-forward pod/postgres-0 :5432" >/dev/null || return 0
+    sleep 0.2
+  done
+  echo "the port-forward outlived psql by 10s"
+  return 1
 }
 
 # The hook run.sh calls while the e2e stack is up.
