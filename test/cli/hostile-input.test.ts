@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { cli, expectOneLineError, loadCsv, NO_SERVER, validateArgs } from "../support/cli";
-import { SAMPLE_CSV, SAMPLE_RULES, scratchFiles } from "../support/files";
+import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles } from "../support/files";
 
 describe("sales-db on hostile input", () => {
   const files = scratchFiles();
@@ -41,10 +41,7 @@ describe("sales-db on hostile input", () => {
     expect(run.code).to.equal(1);
     for (const c of ["\u001b", "\u009b", "\u202e"]) expect(run.stderr).to.not.contain(c);
     expect(run.stderr).to.contain("\\u001b[2J");
-    const rejected = await files().write(
-      "rejected.csv",
-      "product,price,quantity\n\u001b]0;pwned\u0007,1,1\n",
-    );
+    const rejected = await files().write("rejected.csv", csv("\u001b]0;pwned\u0007,1,1"));
     const report = await validate(rejected);
     for (const c of ["\u0007", "\u001b"]) expect(report.stdout + report.stderr).to.not.contain(c);
   });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { cli, expectOneLineError, loadCsv, loadSample, salesCount } from "../support/cli";
-import { SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
-import { copying, loaderSessions } from "../support/loading";
+import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
+import { copying, loaderSessions, whileReading } from "../support/loading";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { waitFor } from "../support/wait";
 
@@ -63,7 +63,7 @@ describe("sales-db load (real PostgreSQL)", () => {
 
   it("refuses to empty a table unless --allow-empty", async () => {
     await cli(loadSample(db.url));
-    const header = await files().write("header.csv", "product,price,quantity\n");
+    const header = await files().write("header.csv", csv());
     const args = loadCsv(header, db.url);
     expectOneLineError(
       await cli(args),
@@ -76,18 +76,13 @@ describe("sales-db load (real PostgreSQL)", () => {
 
   it("a lock timeout says who holds the lock", async () => {
     await cli(loadSample(db.url));
-    const holder = await db.connect("report-job");
-    try {
-      await holder.query("BEGIN; SELECT count(*) FROM sales");
-      const changed = await files().write("held.csv", "product,price,quantity\nHalal Tea,1,1\n");
-      expectOneLineError(
-        await cli(loadCsv(changed, db.url, "--lock-timeout", "0.5")),
-        1,
-        /held by pid \d+ \(application "report-job".*SELECT pg_terminate_backend\(\d+\)/,
-      );
-    } finally {
-      await holder.end();
-    }
+    const changed = await files().write("held.csv", csv("Halal Tea,1,1"));
+    const run = await whileReading(db, () => cli(loadCsv(changed, db.url, "--lock-timeout", "0.5")));
+    expectOneLineError(
+      run,
+      1,
+      /held by pid \d+ \(application "report-job".*SELECT pg_terminate_backend\(\d+\)/,
+    );
   });
 
   describe("killed or stalled", () => {
@@ -110,17 +105,13 @@ describe("sales-db load (real PostgreSQL)", () => {
 
     it("a killed CLI waiting for the table leaves no session and no lock behind", async () => {
       await cli(loadSample(db.url));
-      const holder = await db.connect("report-job");
-      try {
-        await holder.query("BEGIN; SELECT count(*) FROM sales");
-        const changed = await files().write("changed.csv", "product,price,quantity\nHalal Tea,1,1\n");
-        const waiting = async () => (await loaderSessions(db, "l.locktype = 'advisory' AND l.granted")) > 0;
+      const changed = await files().write("changed.csv", csv("Halal Tea,1,1"));
+      const waiting = async () => (await loaderSessions(db, "l.locktype = 'advisory' AND l.granted")) > 0;
+      await whileReading(db, async () => {
         const run = await killWhen(loadCsv(changed, db.url, "--lock-timeout", "60"), waiting);
         expect(run.signal).to.equal("SIGKILL");
         await waitFor(async () => (await loaderSessions(db)) === 0, 5_000);
-      } finally {
-        await holder.end();
-      }
+      });
       expect(await salesCount(db)).to.equal(3);
     });
 
@@ -131,7 +122,7 @@ describe("sales-db load (real PostgreSQL)", () => {
       const blocked = cli(loadCsv(fifo, db.url), {}, (pid) => (blockedPid = pid));
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await loaderSessions(db)).to.equal(0);
-      const other = await files().write("other.csv", "product,price,quantity\nHalal Other,10,1\n");
+      const other = await files().write("other.csv", csv("Halal Other,10,1"));
       const run = await cli(loadCsv(other, db.url, "--lock-timeout", "5"));
       expect(run.code, run.stderr).to.equal(0);
       process.kill(blockedPid, "SIGKILL");

@@ -4,8 +4,8 @@ import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SalesDbError } from "../../loader/errors";
 import { rejectsWith } from "../support/errors";
-import { SAMPLE_CSV, validRows } from "../support/files";
-import { copying, loadFixture, loaderSessions } from "../support/loading";
+import { csv, SAMPLE_CSV, validRows } from "../support/files";
+import { copying, loadFixture, loaderSessions, whileReading } from "../support/loading";
 import type { TestDatabase } from "../support/postgres";
 import { waitFor } from "../support/wait";
 
@@ -40,7 +40,7 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
 
   it("serializes two concurrent loads and ends with exactly one file's rows", async () => {
     const a = await t.files.write("a.csv", validRows(50_000));
-    const b = await t.files.write("b.csv", "product,price,quantity\nHalal Only,10,1\n");
+    const b = await t.files.write("b.csv", csv("Halal Only,10,1"));
     const [ra, rb] = await Promise.all([t.load(a), t.load(b)]);
     const [count] = await t.db.query<{ n: string }>("SELECT count(*) AS n FROM sales");
     const [meta] = await t.db.query<{ sha256: string }>(
@@ -53,10 +53,8 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
 
   it("never makes readers wait while a load waits for the table", async () => {
     await t.load(SAMPLE_CSV);
-    const holder = await t.db.connect("test-holder");
-    try {
-      await holder.query("BEGIN; SELECT count(*) FROM sales");
-      const changed = await t.files.write("locks.csv", "product,price,quantity\nHalal Tea,12.50,4\n");
+    const changed = await t.files.write("locks.csv", csv("Halal Tea,12.50,4"));
+    const report = await whileReading(t.db, async (holder) => {
       const loading = t.load(changed, { lockTimeoutMs: 20_000 });
       await waitFor(async () => (await loaderSessions(t.db, "l.locktype = 'advisory' AND l.granted")) > 0);
       for (let i = 0; i < 5; i++) {
@@ -66,41 +64,36 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
       await holder.query("COMMIT");
-      expect(await loading).to.include({ changed: true, loaded: 1 });
-    } finally {
-      await holder.end();
-    }
+      return loading;
+    });
+    expect(report).to.include({ changed: true, loaded: 1 });
   });
 
   it("a lock timeout names the session holding the table and how to end it", async () => {
     await t.load(SAMPLE_CSV);
-    const holder = await t.db.connect("report-job");
-    try {
-      await holder.query("BEGIN; SELECT count(*) FROM sales");
+    const changed = await t.files.write("timeout.csv", csv("Halal Tea,12.50,4"));
+    await whileReading(t.db, async (holder) => {
       const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
-      const changed = await t.files.write("timeout.csv", "product,price,quantity\nHalal Tea,12.50,4\n");
       await rejectsWith(t.load(changed, { lockTimeoutMs: 700 }), {
         code: "db_lock_timeout",
         message: new RegExp(
           `held by pid ${pid} \\(application "report-job", user \\w+, idle in transaction since [^)]+\\); end it with SELECT pg_terminate_backend\\(${pid}\\)`,
         ),
       });
-    } finally {
-      await holder.end();
-    }
+    });
     expect(await t.rows()).to.have.length(3);
   });
 
   it("takes no lock while reading the file: a slow input does not stop another load", async () => {
     await t.load(SAMPLE_CSV);
     const stalled = new PassThrough();
-    stalled.write("product,price,quantity\nHalal Slow,10,1\n");
+    stalled.write(csv("Halal Slow,10,1"));
     // A load whose input never ends, and another one that must get through meanwhile.
     const fifo = await t.files.fifo("stalled.csv");
     const writer = pipeline(stalled, createWriteStream(fifo)); // opening it for writing unblocks the reader
     const slow = t.load(fifo, { lockTimeoutMs: 20_000 }).catch((e: unknown) => e);
     await waitFor(async () => (await loaderSessions(t.db, "a.query LIKE 'COPY%'")) > 0);
-    const other = await t.files.write("other.csv", "product,price,quantity\nHalal Fast,10,1\n");
+    const other = await t.files.write("other.csv", csv("Halal Fast,10,1"));
     expect(await t.load(other, { lockTimeoutMs: 5_000 })).to.include({ changed: true });
     stalled.end();
     await writer;

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { dropSales } from "../../loader/load";
 import { rejectsWith } from "../support/errors";
-import { SAMPLE_CSV } from "../support/files";
+import { csv, SAMPLE_CSV } from "../support/files";
 import { loadFixture } from "../support/loading";
 
 describe("load: what it refuses (real PostgreSQL)", () => {
@@ -58,7 +58,7 @@ describe("load: what it refuses (real PostgreSQL)", () => {
   describe("a load that would leave the table empty", () => {
     it("is refused for a header-only file or one whose every row is rejected, keeping the rows", async () => {
       await t.load(SAMPLE_CSV);
-      for (const content of ["product,price,quantity\n", "product,price,quantity\nBad,1,1\n,,\n"]) {
+      for (const content of [csv(), csv("Bad,1,1", ",,")]) {
         const file = await t.files.write("empty.csv", content);
         await rejectsWith(t.load(file), {
           code: "empty_result",
@@ -69,7 +69,7 @@ describe("load: what it refuses (real PostgreSQL)", () => {
     });
 
     it("empties the table when asked, and is no question for a new or empty table", async () => {
-      const header = await t.files.write("header.csv", "product,price,quantity\n");
+      const header = await t.files.write("header.csv", csv());
       expect(await t.load(header)).to.include({ changed: true, loaded: 0 });
       await t.load(SAMPLE_CSV);
       expect(await t.load(header, { allowEmpty: true })).to.include({ changed: true, loaded: 0 });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { SAMPLE_CSV } from "../support/files";
+import { csv, SAMPLE_CSV } from "../support/files";
 import { loadFixture } from "../support/loading";
 
 describe("load: a reload of the same file (real PostgreSQL)", () => {
@@ -52,7 +52,7 @@ describe("load: a reload of the same file (real PostgreSQL)", () => {
     const before = await rowVersions();
     const otherRejects = await t.files.write(
       "other-rejects.csv",
-      "product,price,quantity\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Keyboard,49.99,5\nBad,1,1\n",
+      csv("Halal Laptop,999.99,2", "Halal Mouse,24.99,10", "Halal Keyboard,49.99,5", "Bad,1,1"),
     );
     expect(await t.load(otherRejects)).to.include({
       validated: true,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { dropSales, inspectTable, loadSales } from "../../loader/load";
 import { rejectsWith } from "../support/errors";
-import { SAMPLE_CSV, validRows } from "../support/files";
+import { csv, SAMPLE_CSV, validRows } from "../support/files";
 import { loadFixture } from "../support/loading";
 
 describe("load (real PostgreSQL)", () => {
@@ -54,20 +54,14 @@ describe("load (real PostgreSQL)", () => {
 
   it("fails the rejected-share gate at write time, keeping the old rows", async () => {
     await t.load(SAMPLE_CSV);
-    const worse = await t.files.write(
-      "worse.csv",
-      "product,price,quantity\nHalal A,10,1\nBad,1,1\nBad,1,1\n",
-    );
+    const worse = await t.files.write("worse.csv", csv("Halal A,10,1", "Bad,1,1", "Bad,1,1"));
     await rejectsWith(t.load(worse, { maxRejectedShare: 0.5 }), { code: "gate" });
     expect(await t.rows()).to.have.length(3);
   });
 
   it("replaces the table when the data changes, never appending", async () => {
     await t.load(SAMPLE_CSV);
-    const changed = await t.files.write(
-      "changed.csv",
-      "product,price,quantity\nHalal Tea,12.50,4\nHalal Laptop,999.99,2\n",
-    );
+    const changed = await t.files.write("changed.csv", csv("Halal Tea,12.50,4", "Halal Laptop,999.99,2"));
     expect(await t.load(changed)).to.include({ loaded: 2, changed: true });
     expect(await t.rows()).to.deep.equal([
       { product: "Halal Laptop", price: 999.99, quantity: 2 },
@@ -105,7 +99,7 @@ describe("load (real PostgreSQL)", () => {
   it("fails cleanly, keeping the rows, when a view depends on the table", async () => {
     await t.load(SAMPLE_CSV);
     await t.db.query("CREATE VIEW expensive AS SELECT * FROM sales WHERE price > 100");
-    const changed = await t.files.write("view.csv", "product,price,quantity\nHalal Tea,12.50,4\n");
+    const changed = await t.files.write("view.csv", csv("Halal Tea,12.50,4"));
     await rejectsWith(t.load(changed), { code: "db_error", message: "other objects (views?) depend on it" });
     expect(await t.rows()).to.have.length(3);
   });
@@ -141,10 +135,7 @@ describe("load (real PostgreSQL)", () => {
     );
     const url = db.url.replace(`/${db.name}`, `/${db.name}_latin1`);
     try {
-      const file = await t.files.write(
-        "euro.csv",
-        "product,price,quantity\nHalal Café,10,1\nBad,1,1\nHalal Euro €,10,1\n",
-      );
+      const file = await t.files.write("euro.csv", csv("Halal Café,10,1", "Bad,1,1", "Halal Euro €,10,1"));
       await rejectsWith(loadSales({ connectionString: url, file, rules: t.rules }), {
         code: "db_error",
         line: 4,

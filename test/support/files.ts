@@ -47,6 +47,11 @@ export function scratchFiles(): () => Scratch {
   };
 }
 
+/** A CSV of the sales header and `rows` (each a line such as `Halal Tea,12.50,4`). */
+export function csv(...rows: string[]): string {
+  return ["product,price,quantity", ...rows].map((line) => `${line}\n`).join("");
+}
+
 /** `count` valid rows; row i is `Halal Item i, 10.00 + i%1000, 1 + i%100`. */
 export function validRows(count: number, header = "product,price,quantity\n"): string {
   const lines = [header];

@@ -1,3 +1,4 @@
+import type { Client } from "pg";
 import { loadSales, type LoadOptions } from "../../loader/load";
 import type { LoadReport } from "../../loader/report";
 import { loadRules, type RuleSet } from "../../loader/rules";
@@ -63,4 +64,18 @@ export async function copying(db: TestDatabase): Promise<boolean> {
     "SELECT pid FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0",
   );
   return rows.length > 0;
+}
+
+/**
+ * Runs `work` while a session named report-job reads `sales` in an open transaction, so that a load must wait for
+ * its lock to swap the table; the session ends afterwards, whatever happens.
+ */
+export async function whileReading<T>(db: TestDatabase, work: (holder: Client) => Promise<T>): Promise<T> {
+  const holder = await db.connect("report-job");
+  try {
+    await holder.query("BEGIN; SELECT count(*) FROM sales");
+    return await work(holder);
+  } finally {
+    await holder.end();
+  }
 }
