@@ -180,12 +180,12 @@ export async function prepareBookkeeping(client: Client, table: Target): Promise
 }
 
 /** Puts the tamper trigger on a freshly loaded table (after its COPY, so the load itself does not fire it). */
-export async function protect(client: Client, table: Target, qualified: string): Promise<void> {
+export async function protect(client: Client, table: Target): Promise<void> {
   await client.query(
-    `CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualified}
+    `CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table.qualified}
      FOR EACH STATEMENT EXECUTE PROCEDURE ${quoteIdentifier(table.schema)}.${MARK_FUNCTION}()`,
   );
-  await client.query(`ALTER TABLE ${qualified} ENABLE ALWAYS TRIGGER ${TRIGGER}`);
+  await client.query(`ALTER TABLE ${table.qualified} ENABLE ALWAYS TRIGGER ${TRIGGER}`);
 }
 
 export interface LoadRecord {

@@ -128,7 +128,7 @@ async function load(
   await refuseEmpty(client, locked, table, validation, options);
   if (locked.live) await client.query(`DROP TABLE ${table.qualified}`);
   await client.query(`ALTER TABLE ${staged.table} RENAME TO ${quoteIdentifier(table.name)}`);
-  await protect(client, table, table.qualified);
+  await protect(client, table);
   await record(client, table, {
     ...identity,
     sha256: validation.sha256,

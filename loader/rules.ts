@@ -18,7 +18,7 @@ export interface RuleSet {
   readonly columnTypes: Readonly<Record<Column, string>>;
 }
 
-export const DEFAULT_COLUMN_TYPES: Readonly<Record<Column, string>> = {
+const DEFAULT_COLUMN_TYPES: Readonly<Record<Column, string>> = {
   product: "TEXT",
   price: "REAL",
   quantity: "INTEGER",
@@ -44,7 +44,7 @@ const KEYS = [
 const OPTIONAL_KEYS = new Set(["column_types"]);
 
 /** A rules file is a handful of keys; anything larger is the wrong file, or an attack on the parser. */
-export const MAX_RULES_BYTES = 64 * 1024;
+const MAX_RULES_BYTES = 64 * 1024;
 /** YAML aliases the rules may use: enough for sharing a value, far too few for a "billion laughs" bomb. */
 const MAX_ALIASES = 20;
 

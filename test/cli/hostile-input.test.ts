@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { cli, expectOneLineError, loadCsv, NO_SERVER, validateArgs } from "../support/cli";
+import { cli, expectOneLineError, loadCsv, NO_SERVER, validateArgs, type Run } from "../support/cli";
 import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles } from "../support/files";
 
 describe("sales-db on hostile input", () => {
   const files = scratchFiles();
   /** Exit 1, and the one error line names `file`. */
-  const expectFileError = (run: Awaited<ReturnType<typeof cli>>, file: string, pattern: RegExp) =>
+  const expectFileError = (run: Run, file: string, pattern: RegExp) =>
     expect(expectOneLineError(run, 1, pattern)).to.contain(file);
   const validate = (csv: string, rules = SAMPLE_RULES) => cli(validateArgs(csv, rules));
 

@@ -4,7 +4,7 @@ import { SAMPLE_CSV, SAMPLE_RULES } from "./files";
 import type { TestDatabase } from "./postgres";
 
 /** The built command, as `npx sales-db` runs it (`npm test` builds first). */
-export const BIN = "bin/sales-db.js";
+const BIN = "bin/sales-db.js";
 
 /** A connection string no test server answers at: for failures that come before any connection. */
 export const NO_SERVER = "postgres://u@127.0.0.1:1/db";
@@ -61,7 +61,7 @@ export function cli(
 }
 
 /** A log entry: `2025-04-25 10:00:00,123 - INFO - …`. */
-export const LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ - /;
+const LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ - /;
 
 /**
  * A user error: exit `code`, and one line on stderr besides the log entries, matching `pattern`, with no stack
