@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { redact, secretsOf } from "./connect";
 import { runDemo } from "./demo";
-import { firstLine, isSalesDbError, oneLine, SalesDbError, type ErrorCode } from "./errors";
+import { firstLine, isSalesDbError, oneLine, oneLinePerEntry, SalesDbError, type ErrorCode } from "./errors";
 import { openInput } from "./input";
 import { loadSales, MAX_LOCK_TIMEOUT_MS } from "./load";
 import { createLogger, rejectLogger, type Logger, type LogLevel } from "./log";
@@ -256,11 +256,7 @@ function guard(
       beforeWrite();
       out.write(
         entries
-          ? text
-              .split("\n")
-              .filter((line) => line.trim() !== "")
-              .map((line) => `${oneLine(line.trim())}\n`)
-              .join("")
+          ? oneLinePerEntry(text)
           : text
               .split("\n")
               .map((line) => oneLine(line))
