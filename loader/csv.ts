@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { CsvError, parse, type Options } from "csv-parse/sync";
+import { CSV_PARSE_CODES, csvOptions, MAX_RECORD_SIZE } from "./csv-dialect";
 import { SalesDbError, type ErrorCode } from "./errors";
 import {
   completeUtf8Length,
@@ -16,34 +17,6 @@ import {
  * holds a backslash, tab, CR or LF, so a COPY encoder may skip escaping.
  */
 export type RecordHandler = (fields: string[], line: number, plain: boolean) => void;
-
-/** csv-parse's `max_record_size`: about the most field content (1 MiB) one record may hold. */
-export const MAX_RECORD_SIZE = 1 << 20;
-
-/**
- * The CSV dialect, which csv-parse implements: RFC 4180 quoting, strict (a quote inside an unquoted field, or text
- * after a closing quote, is an error); CRLF or LF end a record, a lone CR is data; blank lines are skipped; a BOM
- * is dropped; ragged rows are kept (the encoder rejects them as `column_count`). The differential test runs plain
- * csv-parse with exactly these options against `CsvReader`.
- */
-export function csvOptions(maxRecordSize = MAX_RECORD_SIZE): Options {
-  return {
-    bom: true,
-    record_delimiter: ["\r\n", "\n"],
-    skip_empty_lines: true,
-    relax_column_count: true,
-    relax_quotes: false,
-    max_record_size: maxRecordSize,
-  };
-}
-
-/** csv-parse's error codes, as ours; any other csv-parse error becomes `csv_syntax`. */
-export const CSV_PARSE_CODES: Readonly<Record<string, ErrorCode>> = {
-  CSV_QUOTE_NOT_CLOSED: "csv_unclosed_quote",
-  CSV_INVALID_CLOSING_QUOTE: "csv_invalid_closing_quote",
-  INVALID_OPENING_QUOTE: "csv_invalid_opening_quote",
-  CSV_MAX_RECORD_SIZE: "csv_record_too_long",
-};
 
 /**
  * Offered each quote-free line that holds no tab, backslash or CR, as bytes ([start, end) of `bytes`, without its
@@ -63,8 +36,8 @@ const BACKSLASH = 0x5c;
  * for the fast path, is parsed by it, and its errors keep their distinctions (see CSV_PARSE_CODES). What this class
  * still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
- *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.06 s of CPU and this reader 0.34 s
- *   (`npm run bench:parser`, median of 5, Node 20, shared 2-core machine). Quoted fields are rare in real files, so
+ *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.29 s of CPU and this reader, handing
+ *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine). Quoted fields are rare in real files, so
  *   csv-parse sees few records. The reader works on bytes and decodes only what it hands on as strings, so a
  *   `PlainLineHandler` can take most lines without any decoding.
  * - Checking the encoding: every byte is checked once (isUtf8, simdutf); csv-parse decodes field by field and turns
