@@ -34,7 +34,7 @@ export function quotedSegments(
   }
 }
 
-/** Just past the first LF preceded by an even number of quotes counted from the (opening) quote at `quote`; -1 if none. */
+/** Just past the first LF after an even number of quotes counted from the (opening) quote at `quote`; -1 if none. */
 function evenQuoteLineEnd(bytes: Buffer, quote: number): number {
   let newline = -1;
   let i = quote + 1;

@@ -37,9 +37,9 @@ const BACKSLASH = 0x5c;
  * still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
  *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.29 s of CPU and this reader, handing
- *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine). Quoted fields are rare in real files, so
- *   csv-parse sees few records. The reader works on bytes and decodes only what it hands on as strings, so a
- *   `PlainLineHandler` can take most lines without any decoding.
+ *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine).
+ *   Quoted fields are rare in real files, so csv-parse sees few records. The reader works on bytes and decodes only
+ *   what it hands on as strings, so a `PlainLineHandler` can take most lines without any decoding.
  * - Checking the encoding: every byte is checked once (isUtf8, simdutf); csv-parse decodes field by field and turns
  *   invalid UTF-8 into U+FFFD silently. Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) are refused with
  *   their line.

@@ -21,7 +21,10 @@ export interface EncoderOptions {
   readonly onValid?: (line: number) => void;
   /** How many rejects the report lists; the rest are only counted. Default 10,000. */
   readonly maxRejects?: number;
-  /** Bytes of COPY text gathered before a chunk is pushed. Default 64 KiB (larger chunks measured slower: less overlap with the server). */
+  /**
+   * Bytes of COPY text gathered before a chunk is pushed. Default 64 KiB (larger chunks measured slower: less overlap
+   * with the server).
+   */
   readonly chunkSize?: number;
   /** Called after each input chunk with the bytes of CSV read so far. */
   readonly onProgress?: (bytesRead: number) => void;
