@@ -77,7 +77,8 @@ export class SalesEncoder extends Transform {
     this.options = options;
     this.maxRejects = options.maxRejects ?? 10_000;
     this.chunkSize = options.chunkSize ?? 64 * 1024;
-    this.out = Buffer.allocUnsafe(2 * this.chunkSize);
+    // Room for a chunk and one more row of ordinary size; a row that does not fit goes out on its own (`append`).
+    this.out = Buffer.allocUnsafe(this.chunkSize + ROW_ROOM);
     this.validator = new SaleValidator(options.rules);
     this.parser = new CsvReader(
       options.file,
@@ -259,6 +260,8 @@ export class SalesEncoder extends Transform {
   }
 }
 
+/** Bytes of room past `chunkSize` in each output buffer: the pushed chunk keeps the whole buffer alive. */
+const ROW_ROOM = 8 * 1024;
 const COMMA = 0x2c;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
