@@ -6,7 +6,8 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { parse } from "csv-parse";
-import { csvOptions, CsvReader } from "../loader/csv";
+import { CsvReader } from "../loader/csv";
+import { csvOptions } from "../loader/csv-dialect";
 import { loadRules } from "../loader/rules";
 import { SalesEncoder } from "../loader/sales-stream";
 import { projectRoot } from "../loader/project";
@@ -14,10 +15,11 @@ import { generateSales } from "./generate";
 import { median } from "./stats";
 
 /**
- * `npm run bench:parser [-- --rows 1000000 --runs 5]`: CPU time to read the bench's CSV three ways, in this
- * process: plain csv-parse (stream, the loader's options), CsvReader (fast path + csv-parse), and the whole encoder
- * (CsvReader + validation + COPY text + sha256). CPU time (user + system) is less disturbed than wall time on a
- * shared machine. This is what the comment on CsvReader quotes.
+ * `npm run bench:parser [-- --rows 1000000 --runs 5]`: CPU time to read the bench's CSV four ways, in this
+ * process: plain csv-parse (stream, the loader's options), CsvReader (fast path + csv-parse, every record as
+ * strings), and the whole encoder (CsvReader + validation + COPY text + sha256), with its byte path (as loads run
+ * it) and without (every line as strings). CPU time (user + system) is less disturbed than wall time on a shared
+ * machine. This is what the comments on CsvReader and SalesEncoder quote.
  */
 const { values } = parseArgs({
   options: { rows: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" } },
@@ -48,10 +50,16 @@ async function main(): Promise<void> {
         for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) reader.write(chunk);
         reader.end();
       },
-      "CsvReader + validate + encode": () =>
+      "encoder, byte path": () =>
         pipeline(
           createReadStream(file, { highWaterMark: 256 * 1024 }),
           new SalesEncoder({ file, rules }),
+          discard(),
+        ),
+      "encoder, strings only": () =>
+        pipeline(
+          createReadStream(file, { highWaterMark: 256 * 1024 }),
+          new SalesEncoder({ file, rules, bytePath: false }),
           discard(),
         ),
     };

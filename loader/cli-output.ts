@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { redact, secretsOf } from "./connection-string";
-import { oneLine } from "./errors";
+import { oneLine, oneLinePerEntry } from "./errors";
 import { describeReject, summarize, type LoadReport, type ValidationReport } from "./report";
 
 /** The report on stdout: one JSON object, or the lines a person reads. */
@@ -53,11 +53,7 @@ export function guard(
       beforeWrite();
       out.write(
         entries
-          ? text
-              .split("\n")
-              .filter((line) => line.trim() !== "")
-              .map((line) => `${oneLine(line.trim())}\n`)
-              .join("")
+          ? oneLinePerEntry(text)
           : text
               .split("\n")
               .map((line) => oneLine(line))

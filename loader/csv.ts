@@ -1,7 +1,16 @@
 import { isUtf8 } from "node:buffer";
 import { CsvError, parse, type Options } from "csv-parse/sync";
+import { CSV_PARSE_CODES, csvOptions, MAX_RECORD_SIZE } from "./csv-dialect";
 import { SalesDbError, type ErrorCode } from "./errors";
-import { COLUMNS, type Column } from "./rules";
+import {
+  completeUtf8Length,
+  countNewlines,
+  CR,
+  LF,
+  quotedSegments,
+  splitPlain,
+  validUtf8Length,
+} from "./csv-bytes";
 
 /**
  * Receives each record's fields and the line it starts on (the header is line 1). `plain` promises that no field
@@ -9,59 +18,44 @@ import { COLUMNS, type Column } from "./rules";
  */
 export type RecordHandler = (fields: string[], line: number, plain: boolean) => void;
 
-/** csv-parse's `max_record_size`: about the most field content (1 MiB) one record may hold. */
-export const MAX_RECORD_SIZE = 1 << 20;
-
 /**
- * The CSV dialect, which csv-parse implements: RFC 4180 quoting, strict (a quote inside an unquoted field, or text
- * after a closing quote, is an error); CRLF or LF end a record, a lone CR is data; blank lines are skipped; a BOM
- * is dropped; ragged rows are kept (the encoder rejects them as `column_count`). The differential test runs plain
- * csv-parse with exactly these options against `CsvReader`.
+ * Offered each quote-free line that holds no tab, backslash or CR, as bytes ([start, end) of `bytes`, without its
+ * line end), before it is decoded: returns true when it took the line, false to receive its fields as a record.
+ * `bytes` is the reader's own copy: a handler that takes the line may rewrite [start, end], its line end included
+ * (the reader reads none of it again). This lets a consumer handle the common line without building strings.
  */
-export function csvOptions(maxRecordSize = MAX_RECORD_SIZE): Options {
-  return {
-    bom: true,
-    record_delimiter: ["\r\n", "\n"],
-    skip_empty_lines: true,
-    relax_column_count: true,
-    relax_quotes: false,
-    max_record_size: maxRecordSize,
-  };
-}
+export type PlainLineHandler = (bytes: Buffer, start: number, end: number, line: number) => boolean;
 
-/** csv-parse's error codes, as ours; any other csv-parse error becomes `csv_syntax`. */
-export const CSV_PARSE_CODES: Readonly<Record<string, ErrorCode>> = {
-  CSV_QUOTE_NOT_CLOSED: "csv_unclosed_quote",
-  CSV_INVALID_CLOSING_QUOTE: "csv_invalid_closing_quote",
-  INVALID_OPENING_QUOTE: "csv_invalid_opening_quote",
-  CSV_MAX_RECORD_SIZE: "csv_record_too_long",
-};
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
+const TAB = 0x09;
+const BACKSLASH = 0x5c;
 
 /**
  * Streams CSV bytes to records. csv-parse owns CSV syntax: every record that holds a quote, and every line too long
  * for the fast path, is parsed by it, and its errors keep their distinctions (see CSV_PARSE_CODES). What this class
  * still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
- *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.06 s of CPU and this reader 0.34 s
- *   (`npm run bench:parser`, median of 5, Node 20, shared 2-core machine); the whole encoder 0.89 s. Quoted fields are rare in real files,
- *   so csv-parse sees few records.
- * - Decoding: the chunk is checked and decoded once (isUtf8 + toString); csv-parse decodes field by field and
- *   turns invalid UTF-8 into U+FFFD silently. Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) are refused
- *   with their line.
+ *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.29 s of CPU and this reader, handing
+ *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine).
+ *   Quoted fields are rare in real files, so csv-parse sees few records. The reader works on bytes and decodes only
+ *   what it hands on as strings, so a `PlainLineHandler` can take most lines without any decoding.
+ * - Checking the encoding: every byte is checked once (isUtf8, simdutf); csv-parse decodes field by field and turns
+ *   invalid UTF-8 into U+FFFD silently. Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) are refused with
+ *   their line.
  * - Line numbers: csv-parse gives no record's first line, and its `lines` counts a lone CR, and a CRLF inside
  *   quotes twice. Lines here count LFs, as editors, grep -n and sed do.
- * - A bound on the text of one unfinished record (4 × max_record_size): csv-parse's count covers field content
- *   only, not quotes and commas, and the text must be held until the record ends.
- * Records that hold a quote are found by quote parity (a record ends at the first LF after an even number of
- * quotes, which is exactly where strict RFC 4180 ends it) and handed to csv-parse in one batch per chunk, as one
- * csv-parse call costs about 20 µs of setup.
+ * - A bound on the bytes of one unfinished record (4 × max_record_size): csv-parse's count covers field content
+ *   only, not quotes and commas, and the bytes must be held until the record ends.
+ * Records that hold a quote are handed to csv-parse in one batch per chunk, as one csv-parse call costs about 20 µs
+ * of setup.
  */
 export class CsvReader {
-  /** Bytes of a character split across chunks, kept for the next chunk. */
-  private carry: Buffer = Buffer.alloc(0);
+  /** Bytes of the record that is not complete yet (from a line's start). */
+  private pending: Buffer = EMPTY;
+  /** How many bytes of `pending` were already checked for UTF-8 and NUL. */
+  private checked = 0;
   private atStart = true;
-  /** Text of the record that is not complete yet. */
-  private pending = "";
   /** The line on which `pending` starts. */
   private line = 1;
   private readonly options: Options;
@@ -71,6 +65,7 @@ export class CsvReader {
     private readonly file: string,
     private readonly onRecord: RecordHandler,
     private readonly maxRecordSize = MAX_RECORD_SIZE,
+    private readonly onPlainLine?: PlainLineHandler,
   ) {
     // The BOM is dropped here, before the fast path sees the text; a U+FEFF later in the file is data.
     this.options = { ...csvOptions(maxRecordSize), bom: false };
@@ -78,101 +73,131 @@ export class CsvReader {
   }
 
   write(chunk: Uint8Array): void {
-    const bytes =
-      this.carry.length > 0
-        ? Buffer.concat([this.carry, chunk])
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    const end = completeUtf8Length(bytes);
-    this.carry = Buffer.from(bytes.subarray(end)); // a copy, so the chunk itself is not retained
-    const body = bytes.subarray(0, end);
-    // isUtf8 (simdutf) then utf8Slice decodes about 1.6x faster than a fatal TextDecoder.
-    if (!isUtf8(body)) {
-      const valid = validUtf8Prefix(body);
-      throw this.encodingError(
-        "invalid UTF-8",
-        this.lineAfterPending() + countNewlines(valid, 0, valid.length),
-      );
-    }
-    let text = body.toString("utf8");
-    if (this.atStart && text.length > 0) {
-      this.atStart = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
-    }
-    this.consume(text, false);
+    // Always a copy (a memcpy, cheap next to the rest), so that handlers may rewrite it (see PlainLineHandler).
+    this.consume(Buffer.concat([this.pending, chunk]), false);
   }
 
   /** Flushes the last record; throws if the file ends inside a quoted field or a character. */
   end(): void {
-    if (this.carry.length > 0) {
-      throw this.encodingError("invalid UTF-8 at the end of the file", this.lineAfterPending());
-    }
-    this.consume("", true);
+    this.consume(this.pending, true);
   }
 
-  private consume(chunk: string, final: boolean): void {
-    const nul = chunk.indexOf("\u0000");
-    if (nul !== -1) {
-      throw this.encodingError("NUL byte", this.lineAfterPending() + countNewlines(chunk, 0, nul));
+  private consume(bytes: Buffer, final: boolean): void {
+    let from = 0;
+    if (this.atStart) {
+      // Wait for three bytes before deciding whether the file starts with a byte order mark.
+      if (!final && bytes.length < BOM.length && BOM.subarray(0, bytes.length).equals(bytes)) {
+        this.keep(bytes, 0);
+        return;
+      }
+      this.atStart = false;
+      if (bytes.subarray(0, BOM.length).equals(BOM)) from = BOM.length;
     }
-    const text = this.pending === "" ? chunk : this.pending + chunk;
-    const { segments, stop } = quotedSegments(text, final);
-    const records = segments.length > 0 ? this.parseBatch(text, segments) : null;
+    this.checkEncoding(bytes, final);
+    const { segments, stop } = quotedSegments(bytes, from, final);
+    const records = segments.length > 0 ? this.parseBatch(bytes, segments) : null;
 
     // The walk covers whole lines before `stop`, and at the end of the file the last line too.
-    const length = final || stop === 0 ? stop : text.lastIndexOf("\n", stop - 1) + 1;
-    let pos = 0;
+    const length = final || stop === from ? stop : Math.max(from, bytes.lastIndexOf(LF, stop - 1) + 1);
+    const pos = this.walk(bytes, from, length, segments, records);
+    this.keep(bytes, pos);
+    if (this.pending.length > this.maxPending) this.tooLong();
+  }
+
+  /**
+   * Hands on the records of [from, length), which holds whole lines (and the quoted records at `segments`, already
+   * parsed into `records` when that worked); returns where it stopped. A method of its own so that V8 optimizes the
+   * loop with the code after it (as one loop inside `consume`, it was deoptimized at the end of every chunk).
+   */
+  private walk(
+    bytes: Buffer,
+    from: number,
+    length: number,
+    segments: readonly number[],
+    records: string[][] | null,
+  ): number {
+    let pos = from;
     let line = this.line;
     let segment = 0;
     let nextSegment = segments.length > 0 ? (segments[0] as number) : length;
-    let nextBackslash = text.indexOf("\\");
-    let nextTab = text.indexOf("\t");
-    let nextCr = text.indexOf("\r");
+    let nextBackslash = bytes.indexOf(BACKSLASH, pos);
+    let nextTab = bytes.indexOf(TAB, pos);
+    let nextCr = bytes.indexOf(CR, pos);
 
     while (pos < length) {
       if (pos === nextSegment) {
         const end = segments[segment + 1] as number;
-        const fields = records?.[segment / 2] ?? this.parseAlone(text.slice(pos, end), line);
+        const fields = records?.[segment / 2] ?? this.parseAlone(bytes.toString("utf8", pos, end), line);
         this.onRecord(fields, line, false);
-        line += countNewlines(text, pos, end);
+        line += countNewlines(bytes, pos, end);
         pos = end;
         segment += 2;
         nextSegment = segment < segments.length ? (segments[segment] as number) : length;
         continue;
       }
-      const newline = text.indexOf("\n", pos);
+      const newline = bytes.indexOf(LF, pos);
       // Only the file's last line may lack its LF; its CR, if any, is data (not half of a CRLF).
       const last = newline === -1 || newline >= length;
       let end = last ? length : newline;
       const next = last ? length : newline + 1;
-      if (!last && end > pos && text.charCodeAt(end - 1) === CR) end--;
-      if ((end - pos) * 3 > this.maxRecordSize) {
-        // Possibly over csv-parse's limit (which counts the current field in bytes, up to 3 per character here, and
-        // leaves commas out): csv-parse decides between a record and `csv_record_too_long`.
-        this.onRecord(this.parseAlone(text.slice(pos, next), line), line, false);
+      if (!last && end > pos && bytes[end - 1] === CR) end--;
+      if (end - pos > this.maxRecordSize) {
+        // Possibly over csv-parse's limit (which counts the bytes of the current field, leaving commas out):
+        // csv-parse decides between a record and `csv_record_too_long`.
+        this.onRecord(this.parseAlone(bytes.toString("utf8", pos, next), line), line, false);
       } else if (end > pos) {
-        if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = text.indexOf("\\", pos);
-        if (nextTab !== -1 && nextTab < pos) nextTab = text.indexOf("\t", pos);
-        if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf("\r", pos);
+        if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = bytes.indexOf(BACKSLASH, pos);
+        if (nextTab !== -1 && nextTab < pos) nextTab = bytes.indexOf(TAB, pos);
+        if (nextCr !== -1 && nextCr < pos) nextCr = bytes.indexOf(CR, pos);
         // `end` excludes the line's own CR; a CR before it is data that COPY must see escaped.
         const plain =
           (nextBackslash === -1 || nextBackslash >= end) &&
           (nextTab === -1 || nextTab >= end) &&
           (nextCr === -1 || nextCr >= end);
-        this.onRecord(splitPlain(text, pos, end), line, plain);
+        if (!(plain && this.onPlainLine?.(bytes, pos, end, line))) {
+          this.onRecord(splitPlain(bytes.toString("utf8", pos, end)), line, plain);
+        }
       }
       line++;
       pos = next;
     }
 
-    this.pending = pos === 0 ? text : text.slice(pos);
     this.line = line;
-    if (this.pending.length > this.maxPending) this.tooLong();
+    return pos;
+  }
+
+  /** Keeps the bytes from `pos` for the next chunk: a copy, so that the chunk itself is not retained. */
+  private keep(bytes: Buffer, pos: number): void {
+    this.checked = Math.max(0, this.checked - pos);
+    this.pending = pos === bytes.length ? EMPTY : Buffer.from(bytes.subarray(pos));
+  }
+
+  /**
+   * Refuses invalid UTF-8 and NUL in the bytes not checked yet, naming their line. A character split across chunks
+   * is checked with the next chunk; at the end of the file it is an error.
+   */
+  private checkEncoding(bytes: Buffer, final: boolean): void {
+    const from = this.checked;
+    const complete = final ? bytes.length : completeUtf8Length(bytes);
+    if (complete <= from) return;
+    const unchecked = bytes.subarray(from, complete);
+    this.checked = complete;
+    const nul = unchecked.indexOf(0);
+    const utf8 = isUtf8(unchecked);
+    if (utf8 && nul === -1) return;
+    const valid = utf8 ? unchecked.length : validUtf8Length(unchecked);
+    const lineAt = (offset: number) => this.line + countNewlines(bytes, 0, from + offset);
+    if (nul !== -1 && nul < valid) throw this.encodingError("NUL byte", lineAt(nul));
+    // Only at the end of the file can the bytes end inside a character (before, that character waits for its rest).
+    const cut = valid === unchecked.length;
+    throw this.encodingError(cut ? "invalid UTF-8 at the end of the file" : "invalid UTF-8", lineAt(valid));
   }
 
   /** The fields of each segment, from one csv-parse call; null when that call fails (the walk then finds where). */
-  private parseBatch(text: string, segments: readonly number[]): string[][] | null {
+  private parseBatch(bytes: Buffer, segments: readonly number[]): string[][] | null {
     const parts: string[] = [];
-    for (let i = 0; i < segments.length; i += 2) parts.push(text.slice(segments[i], segments[i + 1]));
+    for (let i = 0; i < segments.length; i += 2)
+      parts.push(bytes.toString("utf8", segments[i], segments[i + 1]));
     try {
       const records = parse(parts.join(""), this.options) as string[][];
       // Each segment is one record; anything else would misplace fields, so let the walk parse them one by one.
@@ -200,7 +225,7 @@ export class CsvReader {
    * field, say), else the record is too long.
    */
   private tooLong(): never {
-    const text = this.pending;
+    const text = this.pending.toString("utf8");
     try {
       parse(text, this.options);
     } catch (error) {
@@ -223,8 +248,7 @@ export class CsvReader {
   private fieldLine(error: CsvError, text: string, line: number): number {
     // `index` counts the record's completed fields; `bytes` is then the offset of the comma before this one.
     const start = error.index === 0 || typeof error.bytes !== "number" ? 0 : error.bytes + 1;
-    const before = Buffer.from(text).subarray(0, start).toString();
-    return line + countNewlines(before, 0, before.length);
+    return line + countNewlines(Buffer.from(text), 0, start);
   }
 
   /** `quoted`: the record holds a quote, so a record too long may be a quote left open. */
@@ -247,132 +271,10 @@ export class CsvReader {
     });
   }
 
-  /** The line on which the next chunk's text starts: after the incomplete record carried over. */
-  private lineAfterPending(): number {
-    return this.line + countNewlines(this.pending, 0, this.pending.length);
-  }
-
   private encodingError(what: string, line: number): SalesDbError {
     return new SalesDbError("csv_encoding", `${this.file}:${line}: ${what}; the file must be UTF-8 text`, {
       file: this.file,
       line,
     });
   }
-}
-
-const CR = 0x0d;
-
-/**
- * Where the records that hold a quote are in `text` (which starts at a record's start): [start, end) pairs, from
- * the start of the line of a record's first quote to just past the LF after an even number of quotes. `stop` is
- * where an unfinished one starts (or the text's end). At the end of the file, an unfinished one runs to the end.
- */
-function quotedSegments(text: string, final: boolean): { segments: number[]; stop: number } {
-  const segments: number[] = [];
-  let pos = 0;
-  for (;;) {
-    const quote = text.indexOf('"', pos);
-    if (quote === -1) return { segments, stop: text.length };
-    const start = text.lastIndexOf("\n", quote) + 1;
-    let end = evenQuoteLineEnd(text, quote);
-    if (end === -1) {
-      if (!final) return { segments, stop: start };
-      end = text.length;
-    }
-    segments.push(start, end);
-    pos = end;
-  }
-}
-
-/** Just past the first LF preceded by an even number of quotes counted from the (opening) quote at `quote`; -1 if none. */
-function evenQuoteLineEnd(text: string, quote: number): number {
-  let newline = -1;
-  let i = quote + 1;
-  for (;;) {
-    const close = text.indexOf('"', i);
-    if (close === -1) return -1;
-    i = close + 1;
-    if (newline < i) newline = text.indexOf("\n", i);
-    if (newline === -1) return -1;
-    const open = text.indexOf('"', i);
-    if (open === -1 || open > newline) return newline + 1;
-    i = open + 1;
-  }
-}
-
-/** Fields of a quote-free line; indexOf-and-slice is about twice as fast as slice().split() here. */
-function splitPlain(text: string, start: number, end: number): string[] {
-  const fields: string[] = [];
-  for (;;) {
-    const comma = text.indexOf(",", start);
-    if (comma === -1 || comma >= end) {
-      fields.push(text.slice(start, end));
-      return fields;
-    }
-    fields.push(text.slice(start, comma));
-    start = comma + 1;
-  }
-}
-
-/** The length of `bytes` without a trailing, incomplete UTF-8 character. */
-function completeUtf8Length(bytes: Buffer): number {
-  const length = bytes.length;
-  for (let i = length - 1; i >= 0 && i >= length - 4; i--) {
-    const byte = bytes[i] as number;
-    if ((byte & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
-    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return i + size > length ? i : length;
-  }
-  return length;
-}
-
-/** The text before the first invalid byte of `chunk`, found by bisection (only on the error path). */
-function validUtf8Prefix(chunk: Uint8Array): string {
-  const decodes = (end: number) => {
-    try {
-      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(0, end), { stream: true });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  let low = 0;
-  let high = chunk.length;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (decodes(middle)) low = middle;
-    else high = middle - 1;
-  }
-  return new TextDecoder().decode(chunk.subarray(0, low), { stream: true });
-}
-
-function countNewlines(text: string, from: number, to: number): number {
-  let count = 0;
-  for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) count++;
-  return count;
-}
-
-/** Where each column sits in a record, and how many fields a record must have. */
-export interface HeaderLayout {
-  readonly positions: Readonly<Record<Column, number>>;
-  readonly width: number;
-}
-
-/** Matches a header by name, in any order and case; a missing, duplicate or unknown column is structural. */
-export function readHeader(fields: readonly string[], file: string, line = 1): HeaderLayout {
-  const headerError = (what: string) =>
-    new SalesDbError("csv_header", `${file}:${line}: ${what}`, { file, line });
-  const positions: Partial<Record<Column, number>> = {};
-  fields.forEach((field, index) => {
-    const name = field.trim().toLowerCase();
-    if (!(COLUMNS as readonly string[]).includes(name)) {
-      throw headerError(`unknown column "${field.trim()}" (expected ${COLUMNS.join(", ")})`);
-    }
-    if (positions[name as Column] !== undefined) throw headerError(`duplicate column "${name}"`);
-    positions[name as Column] = index;
-  });
-  const missing = COLUMNS.filter((column) => positions[column] === undefined);
-  if (missing.length > 0)
-    throw headerError(`missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
-  return { positions: positions as Record<Column, number>, width: fields.length };
 }

@@ -31,6 +31,7 @@ const REAL_MAX = 3.4028234663852886e38;
 const PLUS = 0x2b;
 const MINUS = 0x2d;
 const DOT = 0x2e;
+const COMMA = 0x2c;
 const ZERO = 0x30;
 const NINE = 0x39;
 
@@ -79,6 +80,11 @@ function scanDecimal(text: string, out: Decimal, allowFraction: boolean): void {
   out.value = negative ? -magnitude : magnitude;
 }
 
+/** A printable ASCII character other than space: text that trim() leaves alone at either end. */
+function isGraphicAscii(byte: number | undefined): boolean {
+  return byte !== undefined && byte > 32 && byte < 127;
+}
+
 /** `trim()`, skipped when both ends are plainly printable ASCII (the common case, and trim allocates). */
 function trimmed(text: string): string {
   const length = text.length;
@@ -108,6 +114,8 @@ export class SaleValidator {
   private readonly priceMax: number;
   /** Reused scratch space, so checking a row allocates nothing. */
   private readonly scan: Decimal = { value: 0, decimals: 0 };
+  /** `productPrefix` as UTF-8, for `acceptsAsIs`. */
+  private readonly prefixBytes: Buffer;
 
   constructor(rules: RuleSet) {
     this.requireProduct = rules.requiredFields.includes("product");
@@ -118,6 +126,58 @@ export class SaleValidator {
     this.maxDecimals = rules.maxDecimals;
     this.maxQuantity = rules.maxQuantity;
     this.priceMax = rules.columnTypes.price === "REAL" ? REAL_MAX : Number.MAX_VALUE;
+    this.prefixBytes = Buffer.from(rules.productPrefix, "utf8");
+  }
+
+  /**
+   * The byte-level fast path, for a quote-free, escape-free line of UTF-8 checked bytes whose product field is
+   * [start, firstComma) and which ends at `end`: returns where the second comma is when the line holds exactly three
+   * fields that make a valid row whose canonical text is the field text itself (so the line's bytes, commas made
+   * tabs, are its COPY text), else -1, meaning "not sure": `check` then decides. Only the common shape is accepted
+   * (no surrounding spaces, no sign but a minus on the price, no leading zero on the quantity, no empty field, at
+   * most 15 digits), where this agrees with `check`; the encoder's differential test holds the two together.
+   */
+  acceptsAsIs(bytes: Buffer, start: number, firstComma: number, end: number): number {
+    // A product trim() would change starts or ends with a space, or with a non-ASCII byte (U+00A0, U+3000...).
+    if (firstComma <= start || !isGraphicAscii(bytes[start]) || !isGraphicAscii(bytes[firstComma - 1]))
+      return -1;
+    const prefix = this.prefixBytes;
+    if (firstComma - start < prefix.length) return -1;
+    for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix[i]) return -1;
+
+    let i = firstComma + 1;
+    const negative = bytes[i] === MINUS;
+    if (negative) i++;
+    let mantissa = 0;
+    let digits = 0;
+    let decimals = -1;
+    for (; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c >= ZERO && c <= NINE) {
+        mantissa = mantissa * 10 + (c - ZERO);
+        digits++;
+        if (decimals >= 0) decimals++;
+      } else if (c === DOT && decimals < 0) {
+        decimals = 0;
+      } else {
+        break;
+      }
+    }
+    const secondComma = i;
+    if (bytes[secondComma] !== COMMA || secondComma >= end || digits === 0 || digits > 15) return -1;
+    const magnitude = decimals > 0 ? mantissa / 10 ** decimals : mantissa;
+    if ((negative ? -magnitude : magnitude) < this.minPrice || decimals > this.maxDecimals) return -1;
+
+    const digitsOfQuantity = end - secondComma - 1;
+    const first = bytes[secondComma + 1] as number;
+    if (digitsOfQuantity < 1 || digitsOfQuantity > 10 || first <= ZERO || first > NINE) return -1;
+    let quantity = 0;
+    for (i = secondComma + 1; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c < ZERO || c > NINE) return -1; // a third comma included
+      quantity = quantity * 10 + (c - ZERO);
+    }
+    return quantity <= this.maxQuantity ? secondComma : -1;
   }
 
   check(rawProduct: string, rawPrice: string, rawQuantity: string): RuleId[] | null {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { CsvError, parse } from "csv-parse/sync";
-import { CSV_PARSE_CODES, csvOptions, CsvReader } from "../../loader/csv";
+import { CsvReader } from "../../loader/csv";
+import { CSV_PARSE_CODES, csvOptions } from "../../loader/csv-dialect";
 import { seededRandom } from "../../bench/random";
 import { SalesDbError } from "../../loader/errors";
 

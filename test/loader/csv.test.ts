@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { CsvReader, readHeader } from "../../loader/csv";
+import { CsvReader } from "../../loader/csv";
+import { readHeader } from "../../loader/csv-header";
 import { SalesDbError } from "../../loader/errors";
 
 type Parsed = { fields: string[]; line: number }[];

@@ -4,7 +4,8 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SalesDbError } from "../../loader/errors";
 import { loadRules, type RuleSet } from "../../loader/rules";
-import { asFileError, encodeCopyRow, SalesEncoder, validateFile } from "../../loader/sales-stream";
+import { encodeCopyRow } from "../../loader/copy-text";
+import { asFileError, SalesEncoder, validateFile } from "../../loader/sales-stream";
 import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
 
 describe("sales-stream", () => {

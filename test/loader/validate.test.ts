@@ -1,6 +1,12 @@
 import { expect } from "chai";
 import { parseRules, type RuleSet } from "../../loader/rules";
-import { createValidator, validateSale, type RawSale, type ValidSale } from "../../loader/validate";
+import {
+  createValidator,
+  SaleValidator,
+  validateSale,
+  type RawSale,
+  type ValidSale,
+} from "../../loader/validate";
 
 const RULES: RuleSet = parseRules(`min_price: 10.0
 max_quantity: 100
@@ -135,5 +141,67 @@ describe("validate", () => {
         sale: { product: "Halal Tea", price: null, quantity: null },
       });
     });
+  });
+
+  describe("one SaleValidator across many rows, as the encoder uses it", () => {
+    const rows: [string, string, string][] = [
+      ["Halal Tea", "12.50", "7"],
+      ["Monitor", "invalid", "2"],
+      ["  Halal Dates ", "+10", "007"],
+      ["", "", ""],
+      ["Halal Rice", "10", "100"],
+      ["Halal Rice", "9.99", "101"],
+      ["Halal Oil", "24.999", "1"],
+      ["Halal Oil", "24.99", "1"],
+    ];
+
+    it("judges each row as a fresh validator would, whatever rows came before", () => {
+      const shared = new SaleValidator(RULES);
+      for (const row of [...rows, ...rows.reverse()]) {
+        const broken = shared.check(...row);
+        const fresh = validateSale(sale(...row), RULES);
+        if (fresh.ok) {
+          expect(broken, row.join(",")).to.equal(null);
+          expect({ product: shared.product, price: shared.price, quantity: shared.quantity }).to.deep.equal(
+            fresh.sale,
+          );
+        } else {
+          expect(broken, row.join(",")).to.deep.equal(fresh.broken);
+        }
+      }
+    });
+
+    /** acceptsAsIs on one line of CSV text: the second comma's offset, or -1. */
+    function acceptsAsIs(validator: SaleValidator, line: string): number {
+      const bytes = Buffer.from(`${line}\n`);
+      return validator.acceptsAsIs(bytes, 0, bytes.indexOf(","), bytes.length - 1);
+    }
+
+    it("acceptsAsIs takes only rows that check accepts with their text unchanged", () => {
+      const shared = new SaleValidator(RULES);
+      const taken = ["Halal Tea,12.50,7", "Halal 茶 Thé Tea,10,100", "Halal Oil,-0.5,1"].filter(
+        (line) => acceptsAsIs(shared, line) !== -1,
+      );
+      // -0.5 is below min_price: declined, and check agrees that it is invalid.
+      expect(taken).to.deep.equal(["Halal Tea,12.50,7", "Halal 茶 Thé Tea,10,100"]);
+      expect(acceptsAsIs(shared, "Halal Tea,12.50,7")).to.equal("Halal Tea,12.50".length);
+    });
+
+    for (const [line, why] of [
+      [" Halal Tea,12.50,7", "a space trim() would remove"],
+      ["Halal Tea\u00a0,12.50,7", "a non-ASCII space at the product's end"],
+      ["Halal Tea,+12.50,7", "a plus sign check drops"],
+      ["Halal Tea,12.50,07", "a leading zero check drops"],
+      ["Halal Tea,12.505,7", "too many decimals"],
+      ["Halal Tea,12.50,", "an empty quantity"],
+      [",12.50,7", "an empty product"],
+      ["Halal Tea,12.50,7,x", "a fourth field"],
+      ["Halal Tea,1234567890123456,7", "16 digits, past exact double arithmetic"],
+      ["Halal Tea,12.50,12345678901", "an 11-digit quantity"],
+    ] as const) {
+      it(`acceptsAsIs declines ${why}, leaving the row to check`, () => {
+        expect(acceptsAsIs(new SaleValidator(RULES), line)).to.equal(-1);
+      });
+    }
   });
 });
