@@ -11,14 +11,18 @@ E2E=$ROOT/test/e2e
 source "$E2E/toolchain/versions.sh"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$E2E/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=pod.sh
+source "$E2E/pod.sh"
 
 NS=sales-db-e2e
+# The valid rows of data/sales.csv, and of the edited CSV of the update step.
+ROWS_V1=$'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10'
+ROWS_V2=$'Halal Dates,12.5,7\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Tea,10,100'
 PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sales-db-e2e.XXXXXX")
 # A cluster of this run's own, so that concurrent runs never tear down each other's (the node itself is one per
 # machine: node-up.sh waits for another run's to go).
 export E2E_WORKDIR=$WORK/cluster
-FORWARD_PID=
 passed=0
 failed=0
 started=$SECONDS
@@ -38,13 +42,6 @@ step() {
   fi
 }
 
-stop_forward() {
-  if [[ -n $FORWARD_PID ]]; then
-    kill "$FORWARD_PID" 2>/dev/null || true
-    wait "$FORWARD_PID" 2>/dev/null || true
-    FORWARD_PID=
-  fi
-}
 # Runs on any exit; never stops half-way (no -e here), so the node and the control plane always go.
 cleanup() {
   local status=$?
@@ -110,71 +107,6 @@ stack() { stack_on e2e "$@"; }
 setup stack new_stack e2e "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete \
   seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE"
 say "setup: ready in $((SECONDS - started))s"
-
-# --- helpers: the pod, and psql through a port-forward to it ----------------------------------------------------
-# start_forward NAMESPACE PORT: `kubectl port-forward pod/postgres-0 PORT:5432` in the background, once it listens.
-start_forward() {
-  timeout -k 5 120 kubectl -n "$1" port-forward pod/postgres-0 "$2:5432" >"$WORK/port-forward.log" 2>&1 &
-  FORWARD_PID=$!
-  # Wait for kubectl's own line, not a probe connection: every connection is a stream to the pod.
-  for _ in $(seq 1 150); do
-    grep -q '^Forwarding from' "$WORK/port-forward.log" && return 0
-    kill -0 "$FORWARD_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  cat "$WORK/port-forward.log"
-  stop_forward
-  return 1
-}
-# query SQL [NAMESPACE] [PASSWORD]: runs SQL in sales_db through a port-forward to postgres-0. A forward that does
-# not come up, or a connection it refuses or drops, is retried (twice); an answer of the server is not.
-query() {
-  local sql=$1 ns=${2:-$NS} password=${3:-$PASSWORD} port status attempt
-  for attempt in 1 2 3; do
-    port=$(free_port)
-    status=0
-    : >"$WORK/psql.err"
-    if start_forward "$ns" "$port"; then
-      PGCONNECT_TIMEOUT=10 PGPASSWORD=$password timeout -k 5 60 \
-        psql -h 127.0.0.1 -p "$port" -U sales -d sales_db -v ON_ERROR_STOP=1 -AtF, -c "$sql" 2>"$WORK/psql.err" ||
-        status=$?
-      stop_forward
-      grep -Eq 'Connection refused|closed the connection unexpectedly|timeout expired' "$WORK/psql.err" || break
-    else
-      status=1
-    fi
-    echo "port-forward attempt $attempt failed" >&2
-    sleep 1
-  done
-  cat "$WORK/psql.err" >&2
-  return $status
-}
-# wait_pod_ready NAMESPACE: postgres-0 exists and is Ready (its readiness probe, pg_isready, passed on the node).
-wait_pod_ready() {
-  for _ in $(seq 1 120); do
-    kubectl -n "$1" get pod postgres-0 >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  kubectl -n "$1" wait --for=condition=Ready --timeout=180s pod/postgres-0
-}
-# no_pulls: containerd was never asked to pull an image (pods may dial nothing outside this machine).
-# (containerd logs every CRI call at info level: RunPodSandbox must be there for the absence to mean anything.)
-no_pulls() {
-  local log=$E2E_WORKDIR/node/containerd.log
-  grep -q 'RunPodSandbox' "$log" || { echo "containerd's log shows no CRI calls"; return 1; }
-  ! grep -F 'PullImage' "$log" || { echo "containerd pulled an image"; return 1; }
-}
-pod_log() { timeout -k 5 30 kubectl -n "$1" logs postgres-0; }
-sales_rows() { query "SELECT product, price, quantity FROM sales ORDER BY product" "$@"; }
-ROWS_V1=$'Halal Keyboard,49.99,5\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10'
-ROWS_V2=$'Halal Dates,12.5,7\nHalal Laptop,999.99,2\nHalal Mouse,24.99,10\nHalal Tea,10,100'
-# expect_rows WANT [NAMESPACE]: the table holds exactly WANT.
-expect_rows() {
-  local got
-  got=$(sales_rows "${2:-$NS}") || return 1
-  echo "$got"
-  [[ $got == "$1" ]] || { echo "expected: $1"; return 1; }
-}
 
 # --- 1. the chart, and the namespace it is admitted to --------------------------------------------------------
 chart_checks() {
@@ -285,108 +217,23 @@ source "$E2E/steps/timings.sh"
 failure_steps
 timing_steps
 
+# --- 8 to 12: what the stack keeps and leaves (steps/lifecycle.sh) ---------------------------------------------
+# shellcheck source-path=SCRIPTDIR source=steps/lifecycle.sh
+source "$E2E/steps/lifecycle.sh"
+
 # --- 8. no plaintext password in the state or the Helm values ----------------------------------------------------
-secret_checks() {
-  pulumi_ stack export --stack e2e >"$WORK/state.json" || return 1
-  ! grep -q "$PASSWORD" "$WORK/state.json" || { echo "password in stack export"; return 1; }
-  helm -n "$NS" get values postgres --all >"$WORK/values.yaml" || return 1
-  ! grep -q "$PASSWORD" "$WORK/values.yaml" || { echo "password in helm values"; return 1; }
-  # (Output captured first: `grep -q` closing a pipe early would fail the pipeline under pipefail.)
-  local spec log
-  spec=$(kubectl -n "$NS" get sts postgres -o yaml) && log=$(pod_log "$NS") || return 1
-  ! grep -q "$PASSWORD" <<<"$spec" || { echo "password in the pod spec"; return 1; }
-  ! grep -q "$PASSWORD" <<<"$log" || { echo "password in the container's log"; return 1; }
-}
 step secret secret_checks
 
 # --- 9. restart: the StatefulSet brings the pod back on the same volume, with the data --------------------------
-restart_checks() {
-  local old_uid new_uid
-  old_uid=$(kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.metadata.uid}') || return 1
-  kubectl -n "$NS" delete pod postgres-0 --wait=true --timeout=120s || return 1
-  for _ in $(seq 1 120); do
-    new_uid=$(kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.metadata.uid}' 2>/dev/null) || true
-    [[ -n $new_uid && $new_uid != "$old_uid" ]] && break
-    sleep 0.5
-  done
-  [[ -n $new_uid && $new_uid != "$old_uid" ]] || { echo "postgres-0 was not recreated"; return 1; }
-  wait_pod_ready "$NS" || return 1
-  ! grep -q '^initialising a new cluster' <<<"$(pod_log "$NS")" ||
-    { echo "the restarted pod ran initdb again"; return 1; }
-  expect_rows "$ROWS_V2" || return 1
-  stack preview --expect-no-changes
-}
 step restart restart_checks
 
 # --- 10. drift: rows deleted by hand are seen by refresh, and the next up restores exactly the valid rows -------
-drift_checks() {
-  query "DELETE FROM sales WHERE product IN ('Halal Tea', 'Halal Dates')" || return 1
-  expect_rows $'Halal Laptop,999.99,2\nHalal Mouse,24.99,10' >/dev/null || return 1
-  if stack refresh --preview-only --expect-no-changes >"$WORK/drift-refresh.txt" 2>&1; then
-    cat "$WORK/drift-refresh.txt"
-    echo "refresh saw no drift after rows were deleted by hand"
-    return 1
-  fi
-  cat "$WORK/drift-refresh.txt"
-  grep -Eq '~ +pulumi-nodejs:dynamic/seed:SalesSeed sales-seed update' "$WORK/drift-refresh.txt" || return 1
-  stack refresh --yes || return 1
-  stack up --yes --skip-preview || return 1
-  expect_rows "$ROWS_V2"
-}
 step drift drift_checks
 
 # --- 11. destroy leaves nothing but what the retention policy keeps ----------------------------------------------
-destroy_checks() {
-  stack destroy --yes --skip-preview || return 1
-  local left
-  left=$(kubectl -n "$NS" get statefulset,service,secret -o name) || return 1
-  [[ -z $left ]] || { echo "left behind: $left"; return 1; }
-  [[ -z $(helm -n "$NS" list -q) ]] || { echo "release still listed"; return 1; }
-  # The pod stops for real (PostgreSQL's shutdown), and then, pvcRetention=Delete: the StatefulSet owns its PVC,
-  # and the garbage collector removes it.
-  kubectl -n "$NS" wait --for=delete pod/postgres-0 --timeout=120s || return 1
-  for _ in $(seq 1 60); do
-    kubectl -n "$NS" get pvc postgres-data-postgres-0 >/dev/null 2>&1 || return 0
-    sleep 1
-  done
-  echo "PVC postgres-data-postgres-0 still exists although retention is Delete"
-  return 1
-}
 step destroy destroy_checks
 
 # --- 12. a Retain stack keeps its 2Gi volume through destroy, and a new up of the stack gets the same data back ---
-RETAIN_NS=sales-db-e2e-retain
-retain_checks() {
-  local pvc=postgres-data-postgres-0 volume
-  new_stack e2e-retain "namespace=$RETAIN_NS" pvcRetention=Retain storageSize=2Gi seedWaitTimeout=120 \
-    "image=$E2E_POSTGRES_IMAGE" || return 1
-  stack_on e2e-retain up --yes --skip-preview || return 1
-  # The namespace the stack created carries the restricted Pod Security level, and the pod was admitted to it.
-  [[ $(kubectl get namespace "$RETAIN_NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}') == restricted ]] ||
-    { echo "namespace $RETAIN_NS is not labelled enforce=restricted"; return 1; }
-  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]] || return 1
-  volume=$(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') && [[ -n $volume ]] || return 1
-  expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
-  # A mark only this volume holds: a fresh volume (or a re-seed) could not have it.
-  query "CREATE TABLE e2e_mark AS SELECT 'before destroy'::text AS note" "$RETAIN_NS" || return 1
-  stack_on e2e-retain destroy --yes --skip-preview || return 1
-  ! kubectl -n "$RETAIN_NS" get statefulset postgres >/dev/null 2>&1 || { echo "StatefulSet left behind"; return 1; }
-  # Once the pod is gone the garbage collector has handled the StatefulSet's dependents; a retained PVC is not one
-  # of them (no owner), so nothing will delete it later.
-  kubectl -n "$RETAIN_NS" wait --for=delete pod/postgres-0 --timeout=120s || return 1
-  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.status.phase}') == Bound ]] ||
-    { echo "retained PVC is gone"; return 1; }
-  [[ -z $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.metadata.ownerReferences}') ]] ||
-    { echo "the retained PVC has an owner, whose deletion would delete it"; return 1; }
-  stack_on e2e-retain up --yes --skip-preview || return 1
-  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') == "$volume" ]] ||
-    { echo "the new up did not reattach $volume"; return 1; }
-  expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
-  [[ $(query "SELECT note FROM e2e_mark" "$RETAIN_NS") == "before destroy" ]] ||
-    { echo "the data written before the destroy is gone"; return 1; }
-  stack_on e2e-retain destroy --yes --skip-preview || return 1
-  no_pulls
-}
 step retain retain_checks
 
 # --- 13, 14. the pull-request flow of the GitHub workflows (steps/pr-flow.sh) --------------------------------------
