@@ -2,10 +2,10 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { SalesDbError } from "../../loader/errors";
 import { loadRules, type RuleSet } from "../../loader/rules";
 import { encodeCopyRow } from "../../loader/copy-text";
 import { asFileError, SalesEncoder, validateFile } from "../../loader/sales-stream";
+import { rejectsWith } from "../support/errors";
 import { SAMPLE_CSV, SAMPLE_RULES, scratch, validRows } from "../support/files";
 
 describe("sales-stream", () => {
@@ -87,8 +87,11 @@ describe("sales-stream", () => {
   });
 
   it("names the header's own line when blank lines come first", async () => {
-    const error = await encode("\n\nproduct,price\n").catch((e: unknown) => e);
-    expect((error as SalesDbError).message).to.equal("t.csv:3: missing column quantity");
+    await rejectsWith(encode("\n\nproduct,price\n"), {
+      code: "csv_header",
+      line: 3,
+      message: "t.csv:3: missing column quantity",
+    });
   });
 
   it("leaves errors that are not about reading the file alone", () => {
@@ -118,14 +121,15 @@ describe("sales-stream", () => {
   });
 
   it("fails on an empty file: there is no header", async () => {
-    const error = await encode("").catch((e: unknown) => e);
-    expect((error as SalesDbError).code).to.equal("csv_header");
+    await rejectsWith(encode(""), { code: "csv_header", line: 1 });
   });
 
   it("names a missing CSV file", async () => {
-    const error = await validateFile({ file: "no/such.csv", rules }).catch((e: unknown) => e);
-    expect((error as SalesDbError).code).to.equal("file_unreadable");
-    expect((error as SalesDbError).message).to.equal("no/such.csv: cannot read CSV file (ENOENT)");
+    const error = await rejectsWith(validateFile({ file: "no/such.csv", rules }), {
+      code: "file_unreadable",
+      file: "no/such.csv",
+    });
+    expect(error.message).to.equal("no/such.csv: cannot read CSV file (ENOENT)");
   });
 
   it("respects backpressure: a slow consumer keeps the encoder's buffer small", async () => {
