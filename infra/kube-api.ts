@@ -4,7 +4,7 @@ import { SalesDbError } from "../loader/errors";
 import type { PodTarget, TunnelLimits } from "./tunnel";
 
 export type K8s = typeof import("@kubernetes/client-node", { with: { "resolution-mode": "import" } });
-export type KubeConfig = InstanceType<K8s["KubeConfig"]>;
+type KubeConfig = InstanceType<K8s["KubeConfig"]>;
 
 /** The client library (an ES module, loaded on first use) and the kubeconfig, on `context` if set. */
 export async function kubeConfig(context: string | undefined): Promise<{ k8s: K8s; config: KubeConfig }> {

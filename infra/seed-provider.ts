@@ -127,7 +127,7 @@ async function validate(news: SeedInputs): Promise<SeedValidation> {
  * Why `up` would load: the only changes that make the loader write. A changed CSV whose valid rows are the same,
  * a changed gate or timeout, or provider code that loads the same rows, is no load and so no change.
  */
-export function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
+function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
   const reasons: string[] = [];
   if (whereTo(olds) !== whereTo(news)) reasons.push(`moves from ${seedId(olds)} to ${seedId(news)}`);
   if (olds.user !== news.user) reasons.push(`user ${olds.user} → ${news.user}`);
@@ -265,7 +265,7 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
 }
 
 /** A stable id: where the table lives. */
-export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
+function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
   const where =
     seed.target.mode === "port-forward"
       ? `${seed.target.namespace}/${seed.target.pod}`
