@@ -7,6 +7,11 @@ import { projectRoot } from "../loader/project";
 export const CHART_DIR = join(projectRoot(), "infra", "charts", "postgres");
 /** The Secret key the chart reads the password from. */
 export const PASSWORD_KEY = "postgres-password";
+/**
+ * The port PostgreSQL listens on in the pod, which both Services expose too. The templates state the same number
+ * (the official image's port); a rendered-chart test keeps the two in step.
+ */
+export const POSTGRES_PORT = 5432;
 
 /** CPU and memory requests and limits of the PostgreSQL container, as Kubernetes quantities. */
 export interface ContainerResources {
@@ -43,7 +48,6 @@ export function chartValues(inputs: ChartInputs) {
       storageClass: inputs.storageClass,
       retentionPolicy: inputs.pvcRetention,
     },
-    service: { port: 5432 },
     resources: {
       requests: { cpu: inputs.resources.cpuRequest, memory: inputs.resources.memoryRequest },
       limits: { cpu: inputs.resources.cpuLimit, memory: inputs.resources.memoryLimit },
@@ -72,13 +76,15 @@ export function hashFolder(dir: string): string {
 
 /** The names Kubernetes gives the chart's objects, derived the way the templates derive them. */
 export function chartNames(release: string, namespace: string) {
+  const service = release;
+  const headlessService = `${release}-headless`;
   return {
     statefulSet: release,
     pod: `${release}-0`,
     pvc: `postgres-data-${release}-0`,
-    service: release,
-    headlessService: `${release}-headless`,
-    serviceHost: `${release}.${namespace}.svc.cluster.local`,
-    headlessServiceHost: `${release}-headless.${namespace}.svc.cluster.local`,
+    service,
+    headlessService,
+    serviceHost: `${service}.${namespace}.svc.cluster.local`,
+    headlessServiceHost: `${headlessService}.${namespace}.svc.cluster.local`,
   };
 }

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { chartNames, PASSWORD_KEY } from "./chart";
 import { loadConfig } from "./config";
 import { GeneratedPassword } from "./password";
 import { PostgresDatabase } from "./postgres";
@@ -7,6 +6,11 @@ import { SalesSeed } from "./seed-resource";
 import { validateCommand } from "./seed-errors";
 import type { SeedTarget } from "./seed-provider";
 import { RULE_IDS } from "../loader/validate";
+
+// Pulumi's runner maps every stack through source maps (source-map-support), and the SDK takes a full stack for
+// each resource and each RPC promise: about 0.1 s of every program run (measured), for positions a CLI run never
+// shows. The program runs compiled: its stacks name dist/ positions instead.
+Reflect.deleteProperty(Error, "prepareStackTrace");
 
 const config = loadConfig();
 // A password the user set wins; otherwise one is generated once and kept, secret, in the state.
@@ -29,18 +33,12 @@ const db = new PostgresDatabase("sales-db", {
 });
 
 const connection = config.seed.connection;
-// From the config, not from the release's outputs: those are unknown while a chart change is previewed, and an
-// unknown target would preview a seed update that `up` never makes. `dependsOn` below orders the seed instead.
 const target: pulumi.Input<SeedTarget> =
   connection.mode === "direct"
     ? connection
-    : db.secretName.apply((secretName) => ({
+    : db.forwardTarget.apply((forward) => ({
         mode: "port-forward" as const,
-        namespace: config.namespace,
-        pod: chartNames(config.releaseName, config.namespace).pod,
-        port: 5432,
-        secretName,
-        secretKey: PASSWORD_KEY,
+        ...forward,
         ...(config.kubeContext ? { context: config.kubeContext } : {}),
       }));
 
@@ -99,9 +97,9 @@ export const seeded = {
 };
 // A psql through a port-forward on a free local port (not 5432, where a local PostgreSQL may listen), which it
 // stops when psql exits. A script for sh: sh -c "$(pulumi stack output connect)"
-export const connect = pulumi.interpolate`log=$(mktemp); kubectl -n ${db.namespace} port-forward pod/${db.podName} :5432 >"$log" 2>&1 & pf=$!
+export const connect = pulumi.interpolate`log=$(mktemp); kubectl -n ${db.namespace} port-forward pod/${db.podName} :${db.port} >"$log" 2>&1 & pf=$!
 trap 'kill $pf 2>/dev/null; rm -f "$log"' EXIT
 for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\) .*/\\1/p' "$log"); [ -n "$port" ] && break; sleep 0.1; done
 [ -n "$port" ] || { cat "$log" >&2; exit 1; }
-echo "psql via 127.0.0.1:$port -> pod/${db.podName}:5432; the port-forward stops when psql exits" >&2
-PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;
+echo "psql via 127.0.0.1:$port -> pod/${db.podName}:${db.port}; the port-forward stops when psql exits" >&2
+PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${db.forwardTarget.secretKey}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;

@@ -1,4 +1,6 @@
-import * as k8s from "@pulumi/kubernetes";
+// The two submodules only: the package root would load every API group's module (about 20 ms of each program run).
+import * as core from "@pulumi/kubernetes/core/v1";
+import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import {
   CHART_DIR,
@@ -6,36 +8,47 @@ import {
   chartValues,
   hashFolder,
   PASSWORD_KEY,
+  POSTGRES_PORT,
   type ContainerResources,
 } from "./chart";
 
 export interface PostgresDatabaseArgs {
   /** Namespace to deploy into. */
   readonly namespace: string;
-  /** Create the namespace (and delete it on destroy, unless the PVC is retained). Default true. */
-  readonly createNamespace?: boolean;
-  /** Helm release name, which is also the StatefulSet's name. Default `postgres`. */
-  readonly releaseName?: string;
+  /** Create the namespace (and delete it on destroy, unless the PVC is retained). */
+  readonly createNamespace: boolean;
+  /** Helm release name, which is also the StatefulSet's name. */
+  readonly releaseName: string;
   /** Official `postgres` image at a pinned tag. */
   readonly image: { readonly repository: string; readonly tag: string };
-  /** Database created on first boot. Default `sales_db`. */
+  /** Database created on first boot. */
   readonly dbName: string;
-  /** Owner of the database. Default `sales`. */
+  /** Owner of the database. */
   readonly dbUser: string;
   /** The password; only ever placed in the Kubernetes Secret. */
   readonly password: pulumi.Input<string>;
-  /** PVC size from the volumeClaimTemplate. Default `1Gi`. */
+  /** PVC size from the volumeClaimTemplate. */
   readonly storageSize: string;
   /** StorageClass; empty for the cluster default. */
   readonly storageClass: string;
-  /** PVC retention when the StatefulSet is deleted. Default `Delete`. */
+  /** PVC retention when the StatefulSet is deleted. */
   readonly pvcRetention: "Delete" | "Retain";
   /** Container requests and limits. */
   readonly resources: ContainerResources;
-  /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). Default 300. */
-  readonly helmTimeoutSeconds?: number;
+  /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). */
+  readonly helmTimeoutSeconds: number;
   /** Protect the release and the Secret against deletion. Default false. */
   readonly protect?: boolean;
+}
+
+/** What a client outside the cluster needs to reach the database through a port-forward to its pod. */
+export interface PortForwardTarget {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly port: number;
+  /** The Secret holding the password, and its key. */
+  readonly secretName: string;
+  readonly secretKey: string;
 }
 
 /** PostgreSQL as a Helm release of `charts/postgres`, with its password in a Kubernetes Secret. */
@@ -48,31 +61,35 @@ export class PostgresDatabase extends pulumi.ComponentResource {
   readonly headlessServiceHost: pulumi.Output<string>;
   readonly port: pulumi.Output<number>;
   readonly secretName: pulumi.Output<string>;
-  readonly release: k8s.helm.v3.Release;
+  /**
+   * The port-forward target, from the args rather than the release's outputs: those are unknown while a chart
+   * change is previewed, and a seed reaching an unknown target would preview an update that `up` never makes.
+   */
+  readonly forwardTarget: pulumi.Output<PortForwardTarget>;
+  readonly release: helm.Release;
 
   constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sales-db:postgres:PostgresDatabase", name, {}, opts);
-    const releaseName = args.releaseName ?? "postgres";
+    const releaseName = args.releaseName;
     const secretName = `${releaseName}-auth`;
 
     // With Retain, destroy must not delete the namespace either: that would take the retained PVC with it.
-    const namespace =
-      (args.createNamespace ?? true)
-        ? new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-              metadata: {
-                name: args.namespace,
-                // The chart's pod meets the restricted Pod Security Standard: enforce it for everything here.
-                labels: { "pod-security.kubernetes.io/enforce": "restricted" },
-              },
+    const namespace = args.createNamespace
+      ? new core.Namespace(
+          `${name}-namespace`,
+          {
+            metadata: {
+              name: args.namespace,
+              // The chart's pod meets the restricted Pod Security Standard: enforce it for everything here.
+              labels: { "pod-security.kubernetes.io/enforce": "restricted" },
             },
-            { parent: this, retainOnDelete: args.pvcRetention === "Retain" },
-          )
-        : undefined;
+          },
+          { parent: this, retainOnDelete: args.pvcRetention === "Retain" },
+        )
+      : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
 
-    const secret = new k8s.core.v1.Secret(
+    const secret = new core.Secret(
       `${name}-secret`,
       {
         metadata: { name: secretName, namespace: namespaceName },
@@ -82,16 +99,27 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       { parent: this, protect: args.protect },
     );
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = new helm.Release(
       `${name}-release`,
       {
         name: releaseName,
         chart: CHART_DIR,
         namespace: namespaceName,
-        values: chartValues({ ...args, secretName, chartHash: hashFolder(CHART_DIR) }),
+        // Named one by one: the args hold the password, which must never reach the values.
+        values: chartValues({
+          image: args.image,
+          dbName: args.dbName,
+          dbUser: args.dbUser,
+          secretName,
+          storageSize: args.storageSize,
+          storageClass: args.storageClass,
+          pvcRetention: args.pvcRetention,
+          resources: args.resources,
+          chartHash: hashFolder(CHART_DIR),
+        }),
         atomic: true,
         cleanupOnFail: true,
-        timeout: args.helmTimeoutSeconds ?? 300,
+        timeout: args.helmTimeoutSeconds,
       },
       { parent: this, dependsOn: [secret], protect: args.protect },
     );
@@ -109,8 +137,15 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     this.pvcName = names.pvc;
     this.serviceHost = names.serviceHost;
     this.headlessServiceHost = names.headlessServiceHost;
-    this.port = pulumi.output(5432);
+    this.port = pulumi.output(POSTGRES_PORT);
     this.secretName = secret.metadata.name;
+    this.forwardTarget = this.secretName.apply((name) => ({
+      namespace: args.namespace,
+      pod: chartNames(releaseName, args.namespace).pod,
+      port: POSTGRES_PORT,
+      secretName: name,
+      secretKey: PASSWORD_KEY,
+    }));
 
     this.registerOutputs({
       namespace: this.namespace,

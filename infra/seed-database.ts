@@ -2,7 +2,8 @@
 // port-forward when the target asks for one, and errors that name the pod and the fix rather than the tunnel.
 import { SalesDbError } from "../loader/errors";
 import type { SeedInputs } from "./seed-provider";
-import { isNotFound, openPortForward, readSecretKey, TUNNEL_LIMITS } from "./tunnel";
+import { isNotFound, readSecretKey } from "./kube-api";
+import { openPortForward, TUNNEL_LIMITS } from "./tunnel";
 
 /**
  * Runs `work` with connection options for the seed's database, through a port-forward when asked. The wait for
@@ -99,12 +100,15 @@ export async function passwordUnlessGone(seed: Pick<SeedInputs, "target">): Prom
 export async function passwordFor(seed: Pick<SeedInputs, "target">): Promise<string> {
   const target = seed.target;
   if (target.mode === "port-forward") {
-    return readSecretKey({
-      namespace: target.namespace,
-      name: target.secretName,
-      key: target.secretKey,
-      context: target.context,
-    });
+    return readSecretKey(
+      {
+        namespace: target.namespace,
+        name: target.secretName,
+        key: target.secretKey,
+        context: target.context,
+      },
+      TUNNEL_LIMITS,
+    );
   }
   const password = process.env.PGPASSWORD;
   if (password === undefined)

@@ -1,14 +1,20 @@
 // The SalesSeed provider's work, as plain functions over plain values. The dynamic provider (seed-resource.ts) calls these
 // from the Pulumi engine's provider host; tests call them directly. Nothing here imports @pulumi/pulumi.
 import { SalesDbError } from "../loader/errors";
-import { dropSales, inspectTable, loadSales } from "../loader/load";
 import { randomUUID } from "node:crypto";
 import type { RuleId } from "../loader/validate";
 import { projectPath } from "./project-path";
-import { loadRules } from "../loader/rules";
-import { validateFile } from "../loader/sales-stream";
 import { passwordFor, passwordUnlessGone, withDatabase } from "./seed-database";
 import { gate, gateError, withSeedHint } from "./seed-errors";
+
+// The loader's data path (pg, csv-parse, the rules) loads on first use: the provider host loads this module on
+// every preview, and a no-op check needs none of it (about 100 ms of each preview's critical path). Plain
+// requires, so that the seed's source hash still follows them (provider-code.ts).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const load = (): typeof import("../loader/load") => require("../loader/load");
+const rulesFile = (): typeof import("../loader/rules") => require("../loader/rules");
+const salesStream = (): typeof import("../loader/sales-stream") => require("../loader/sales-stream");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** How the seeder reaches PostgreSQL. */
 export type SeedTarget =
@@ -101,8 +107,12 @@ function knownValidation(olds: Partial<SeedInputs>, news: SeedInputs): SeedValid
 }
 
 async function validate(news: SeedInputs): Promise<SeedValidation> {
-  const rules = await loadRules(projectPath(news.rules));
-  const report = await validateFile({ file: projectPath(news.csv), rules, maxRejects: PREVIEW_REJECTS });
+  const rules = await rulesFile().loadRules(projectPath(news.rules));
+  const report = await salesStream().validateFile({
+    file: projectPath(news.csv),
+    rules,
+    maxRejects: PREVIEW_REJECTS,
+  });
   return {
     valid: report.valid,
     rejected: report.rejected,
@@ -117,7 +127,7 @@ async function validate(news: SeedInputs): Promise<SeedValidation> {
  * Why `up` would load: the only changes that make the loader write. A changed CSV whose valid rows are the same,
  * a changed gate or timeout, or provider code that loads the same rows, is no load and so no change.
  */
-export function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
+function loadReasons(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
   const reasons: string[] = [];
   if (whereTo(olds) !== whereTo(news)) reasons.push(`moves from ${seedId(olds)} to ${seedId(news)}`);
   if (olds.user !== news.user) reasons.push(`user ${olds.user} → ${news.user}`);
@@ -183,7 +193,7 @@ export async function readSeed(
   const password = await passwordUnlessGone(props);
   if (password === null) return {};
   const state = await withDatabase(props, password, (connection) =>
-    inspectTable({ ...connection, table: props.table }),
+    load().inspectTable({ ...connection, table: props.table }),
   );
   if (!state.exists) return {}; // the table is gone: the engine drops the seed from the state
   // A table written to, altered or replaced by hand since the load shows as drift, which the next up repairs.
@@ -216,27 +226,29 @@ async function dropOwnedTable(props: SeedOutputs, knownPassword?: string): Promi
   const password = knownPassword ?? (await passwordUnlessGone(props));
   if (password === null) return;
   await withDatabase(props, password, (connection) =>
-    dropSales({ ...connection, table: props.table, onlyIfOwner: props.owner }),
+    load().dropSales({ ...connection, table: props.table, onlyIfOwner: props.owner }),
   );
 }
 
 async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
   if (!inputs.validation) throw new Error("SalesSeed inputs lack the validation that check adds");
   const password = inputs.password ?? (await passwordFor(inputs));
-  const rules = await loadRules(projectPath(inputs.rules));
+  const rules = await rulesFile().loadRules(projectPath(inputs.rules));
   const owner = randomUUID();
   const validation = inputs.validation;
   const report = await withDatabase(inputs, password, (connection) =>
-    loadSales({
-      ...connection,
-      file: projectPath(inputs.csv),
-      rules,
-      table: inputs.table,
-      maxRejects: PREVIEW_REJECTS,
-      // Checked again at write time: the file may have changed since preview.
-      maxRejectedShare: inputs.maxRejectedShare,
-      owner,
-    }).catch((error: unknown) => Promise.reject(withSeedHint(gateError(error, inputs, validation)))),
+    load()
+      .loadSales({
+        ...connection,
+        file: projectPath(inputs.csv),
+        rules,
+        table: inputs.table,
+        maxRejects: PREVIEW_REJECTS,
+        // Checked again at write time: the file may have changed since preview.
+        maxRejectedShare: inputs.maxRejectedShare,
+        owner,
+      })
+      .catch((error: unknown) => Promise.reject(withSeedHint(gateError(error, inputs, validation)))),
   );
   const { password: _secret, ...rest } = inputs;
   return {
@@ -253,7 +265,7 @@ async function applySeed(inputs: SeedInputs): Promise<SeedOutputs> {
 }
 
 /** A stable id: where the table lives. */
-export function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
+function seedId(seed: Pick<SeedInputs, "target" | "database" | "table">): string {
   const where =
     seed.target.mode === "port-forward"
       ? `${seed.target.namespace}/${seed.target.pod}`

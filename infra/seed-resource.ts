@@ -47,11 +47,11 @@ function providerFunctions(): typeof import("./seed-provider") {
 }
 
 export interface SalesSeedArgs {
-  /** CSV to seed from, relative to the project root. Default `data/sales.csv`. */
+  /** CSV to seed from, relative to the project root unless absolute. */
   readonly csv: string;
-  /** Validation rules, relative to the project root. Default `data/config.yaml`. */
+  /** Validation rules, relative to the project root unless absolute. */
   readonly rules: string;
-  /** Target table. Default `sales`. */
+  /** Target table, optionally `schema.table`. */
   readonly table: string;
   /** Database name. */
   readonly database: pulumi.Input<string>;
@@ -63,8 +63,8 @@ export interface SalesSeedArgs {
   readonly target: pulumi.Input<SeedTarget>;
   /** Fail when more than this share (0..1) of the rows is rejected. Default: no limit. */
   readonly maxRejectedShare?: number;
-  /** How long to wait for the pod to be Ready and PostgreSQL to accept connections. Default 120 s. */
-  readonly waitTimeoutSeconds?: number;
+  /** How long to wait for the pod to be Ready and PostgreSQL to accept connections. */
+  readonly waitTimeoutSeconds: number;
   /** Keep the table on `pulumi destroy` (for a retained volume). Default false: destroy drops it. */
   readonly keepTableOnDelete?: boolean;
 }
@@ -95,7 +95,7 @@ export class SalesSeed extends pulumi.dynamic.Resource {
       password: pulumi.secret(args.password),
       target: args.target,
       maxRejectedShare: args.maxRejectedShare,
-      waitTimeoutSeconds: args.waitTimeoutSeconds ?? 120,
+      waitTimeoutSeconds: args.waitTimeoutSeconds,
       keepTableOnDelete: args.keepTableOnDelete ?? false,
       sourceHash: pulumi.output(
         sourceHash([projectPath(args.csv), projectPath(args.rules), ...providerCodeFiles(PROVIDER_MODULE)]),

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { CHART_DIR, chartNames, chartValues, hashFolder } from "../../infra/chart";
+import { CHART_DIR, chartNames, chartValues, hashFolder, POSTGRES_PORT } from "../../infra/chart";
 import { scratch } from "../support/files";
 import { haveHelm, helm, HELM, type KubeObject, renderChart } from "../support/helm";
 
@@ -98,6 +98,18 @@ describe("chart", () => {
       expect(statefulSet().spec.serviceName).to.equal(names.headlessService);
       const claim = statefulSet().spec.volumeClaimTemplates[0].metadata.name;
       expect(`${claim}-${names.pod}`).to.equal(names.pvc);
+    });
+
+    it("listens and serves on the one port the program forwards to and reports (POSTGRES_PORT)", () => {
+      const names = chartNames("postgres", "sales-db-dev");
+      expect(container().ports).to.deep.equal([
+        { name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" },
+      ]);
+      for (const service of [names.service, names.headlessService]) {
+        expect(objects.get(`Service/${service}`)?.spec.ports).to.deep.equal([
+          { name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" },
+        ]);
+      }
     });
 
     it("takes the password from the named Secret and puts it in no env value", () => {

@@ -54,8 +54,11 @@ export async function runProgram(
   const infra = resolve(__dirname, "../../infra");
   for (const key of Object.keys(require.cache)) if (key.startsWith(infra)) delete require.cache[key];
   // Not named `exports`: that would shadow this module's own, which the compiled code refers to.
+  // The program turns source-mapped stacks off for its process; the tests' stacks keep theirs.
+  const formatStack = Error.prepareStackTrace;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const stackExports = require(resolve(infra, "index.ts")) as Record<string, pulumi.Output<unknown>>;
+  if (formatStack) Error.prepareStackTrace = formatStack;
   // Every export resolves only once the resources behind it (the seed last) have been registered.
   await valueOf(pulumi.output(stackExports));
   return { resources, exports: stackExports };
