@@ -150,7 +150,9 @@ export function untouched(state: TableState, columns: string): boolean {
  */
 export async function prepareBookkeeping(client: Client, table: Target): Promise<void> {
   const present = await client.query<{ upgraded: boolean; marks: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'summary') AS upgraded,
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'summary')
+              AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'row_count')
+              AS upgraded,
             to_regprocedure($2) IS NOT NULL AS marks`,
     [table.meta, `${quoteIdentifier(table.schema)}.${MARK_FUNCTION}()`],
   );
@@ -159,14 +161,15 @@ export async function prepareBookkeeping(client: Client, table: Target): Promise
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${table.meta} (
        table_name text PRIMARY KEY, sha256 text NOT NULL, columns text NOT NULL,
-       row_count bigint NOT NULL, owner text, loaded_at timestamptz NOT NULL)`,
+       owner text, loaded_at timestamptz NOT NULL)`,
   );
   await client.query(
     `ALTER TABLE ${table.meta}
        ADD COLUMN IF NOT EXISTS table_oid oid, ADD COLUMN IF NOT EXISTS stamp text,
        ADD COLUMN IF NOT EXISTS modified boolean NOT NULL DEFAULT false,
        ADD COLUMN IF NOT EXISTS file_sha256 text, ADD COLUMN IF NOT EXISTS file_size bigint,
-       ADD COLUMN IF NOT EXISTS rules_sha256 text, ADD COLUMN IF NOT EXISTS summary jsonb`,
+       ADD COLUMN IF NOT EXISTS rules_sha256 text, ADD COLUMN IF NOT EXISTS summary jsonb,
+       DROP COLUMN IF EXISTS row_count`,
   );
   // SECURITY DEFINER: a role that may write the table but not the bookkeeping still gets its writes flagged.
   await client.query(
@@ -191,7 +194,6 @@ export async function protect(client: Client, table: Target): Promise<void> {
 export interface LoadRecord {
   readonly sha256: string;
   readonly columns: string;
-  readonly rowCount: number;
   readonly owner: string | null;
   readonly fileSha256: string | null;
   readonly fileSize: number | null;
@@ -203,11 +205,11 @@ export interface LoadRecord {
 export async function record(client: Client, table: Target, load: LoadRecord): Promise<void> {
   const live = (await readState(client, table)).live;
   await client.query(
-    `INSERT INTO ${table.meta} (table_name, sha256, columns, row_count, owner, loaded_at, table_oid, stamp,
+    `INSERT INTO ${table.meta} (table_name, sha256, columns, owner, loaded_at, table_oid, stamp,
        modified, file_sha256, file_size, rules_sha256, summary)
-     VALUES ($1, $2, $3, $4, $5, now(), $6, $7, false, $8, $9, $10, $11)
+     VALUES ($1, $2, $3, $4, now(), $5, $6, false, $7, $8, $9, $10)
      ON CONFLICT (table_name) DO UPDATE
-     SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns, row_count = EXCLUDED.row_count,
+     SET sha256 = EXCLUDED.sha256, columns = EXCLUDED.columns,
          owner = EXCLUDED.owner, loaded_at = now(), table_oid = EXCLUDED.table_oid, stamp = EXCLUDED.stamp,
          modified = false, file_sha256 = EXCLUDED.file_sha256, file_size = EXCLUDED.file_size,
          rules_sha256 = EXCLUDED.rules_sha256, summary = EXCLUDED.summary`,
@@ -215,7 +217,6 @@ export async function record(client: Client, table: Target, load: LoadRecord): P
       table.name,
       load.sha256,
       load.columns,
-      load.rowCount,
       load.owner,
       live?.oid ?? null,
       live?.stamp ?? null,

@@ -133,7 +133,6 @@ async function load(
     ...identity,
     sha256: validation.sha256,
     columns: context.columns,
-    rowCount: validation.valid,
   });
   options.logger?.info(
     `Loaded ${validation.valid} rows into ${table.display} (sha256 ${short(validation.sha256)})`,

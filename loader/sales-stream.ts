@@ -265,10 +265,6 @@ const ROW_ROOM = 8 * 1024;
 const COMMA = 0x2c;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
-/** Opens a CSV for streaming in large reads; errors surface through the pipeline (see `asFileError`). */
-export function openCsv(file: string): NodeJS.ReadableStream {
-  return createReadStream(file, { highWaterMark: 256 * 1024 });
-}
 
 /**
  * Converts an error of reading `file` into a SalesDbError; passes others through (a socket error of the COPY
@@ -285,10 +281,10 @@ export function asFileError(error: unknown, file: string): unknown {
   return error;
 }
 
-/** Validates a CSV without touching any database. */
+/** Validates a CSV without touching any database; read errors of the file become `file_unreadable`. */
 export async function validateFile(
   options: EncoderOptions,
-  input: NodeJS.ReadableStream = openCsv(options.file),
+  input: NodeJS.ReadableStream = createReadStream(options.file, { highWaterMark: 256 * 1024 }),
 ): Promise<ValidationReport> {
   const encoder = new SalesEncoder(options);
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });

@@ -35,6 +35,21 @@ describe("load (real PostgreSQL)", () => {
     expect(await t.db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 2_500 }]);
   });
 
+  it("upgrades a bookkeeping table of an earlier version: its row_count column (the count is in summary) goes", async () => {
+    await t.db.query(
+      `CREATE TABLE sales_db_seeds (table_name text PRIMARY KEY, sha256 text NOT NULL, columns text NOT NULL,
+         row_count bigint NOT NULL, owner text, loaded_at timestamptz NOT NULL)`,
+    );
+    expect(await t.load(SAMPLE_CSV)).to.include({ valid: 3, loaded: 3 });
+    const columns = await t.db.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'sales_db_seeds'`,
+    );
+    expect(columns.map((column) => column.name))
+      .to.include("summary")
+      .and.not.to.include("row_count");
+    expect(await t.load(SAMPLE_CSV)).to.include({ loaded: 0, changed: false });
+  });
+
   it("writes nothing when the same data is loaded again: same row versions, same table", async () => {
     await t.load(SAMPLE_CSV);
     const versions = () => t.db.query("SELECT xmin::text, ctid::text FROM sales ORDER BY ctid");

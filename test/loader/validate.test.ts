@@ -16,6 +16,11 @@ max_decimals: 2
 `);
 
 const sale = (product: string, price: string, quantity: string): RawSale => ({ product, price, quantity });
+const canonical = (product: string, price: string, quantity: string): ValidSale => ({
+  product,
+  price,
+  quantity,
+});
 /** Asserts that `raw` is valid, with `sale` as its canonical text. */
 const expectValid = (raw: RawSale, sale: ValidSale, rules = RULES) =>
   expect(validateSale(raw, rules)).to.deep.equal({ ok: true, sale });
@@ -27,11 +32,7 @@ const broken = (raw: RawSale, rules = RULES) => {
 describe("validate", () => {
   describe("the spec's sample rows", () => {
     it("accepts line 2 and returns canonical text", () => {
-      expectValid(sale("Halal Laptop", "999.99", "2"), {
-        product: "Halal Laptop",
-        price: "999.99",
-        quantity: "2",
-      });
+      expectValid(sale("Halal Laptop", "999.99", "2"), canonical("Halal Laptop", "999.99", "2"));
     });
     it("line 5 breaks required_fields only", () => {
       expect(broken(sale("", "29.99", "3"))).to.deep.equal(["required_fields"]);
@@ -125,14 +126,10 @@ describe("validate", () => {
 
   describe("normalisation", () => {
     it("trims surrounding whitespace before checking", () => {
-      expectValid(sale("  Halal Tea ", " 12.50 ", " 7 "), {
-        product: "Halal Tea",
-        price: "12.50",
-        quantity: "7",
-      });
+      expectValid(sale("  Halal Tea ", " 12.50 ", " 7 "), canonical("Halal Tea", "12.50", "7"));
     });
     it("canonicalises signs and leading zeros", () => {
-      expectValid(sale("Halal Tea", "+12.5", "007"), { product: "Halal Tea", price: "12.5", quantity: "7" });
+      expectValid(sale("Halal Tea", "+12.5", "007"), canonical("Halal Tea", "12.5", "7"));
     });
     it("leaves an empty optional field as NULL instead of rejecting it", () => {
       const optional = { ...RULES, requiredFields: ["product"] as const };
@@ -144,20 +141,21 @@ describe("validate", () => {
   });
 
   describe("one SaleValidator across many rows, as the encoder uses it", () => {
-    const rows: [string, string, string][] = [
-      ["Halal Tea", "12.50", "7"],
-      ["Monitor", "invalid", "2"],
-      ["  Halal Dates ", "+10", "007"],
-      ["", "", ""],
-      ["Halal Rice", "10", "100"],
-      ["Halal Rice", "9.99", "101"],
-      ["Halal Oil", "24.999", "1"],
-      ["Halal Oil", "24.99", "1"],
-    ];
+    // Valid, invalid, to be trimmed and canonicalised, empty, at the limits: one CSV line each.
+    const rows = `Halal Tea,12.50,7
+Monitor,invalid,2
+  Halal Dates ,+10,007
+,,
+Halal Rice,10,100
+Halal Rice,9.99,101
+Halal Oil,24.999,1
+Halal Oil,24.99,1`
+      .split("\n")
+      .map((line) => line.split(",") as [string, string, string]);
 
     it("judges each row as a fresh validator would, whatever rows came before", () => {
       const shared = new SaleValidator(RULES);
-      for (const row of [...rows, ...rows.reverse()]) {
+      for (const row of [...rows, ...[...rows].reverse()]) {
         const broken = shared.check(...row);
         const fresh = validateSale(sale(...row), RULES);
         if (fresh.ok) {
