@@ -240,28 +240,28 @@ func pulumiPackages(programDir string) ([]*pulumirpc.PackageDependency, error) {
 	return out, nil
 }
 
+// GetRequiredPackages lists the Pulumi packages the program depends on (gRPC ignores the response with an error).
 func (h *nodeHost) GetRequiredPackages(
 	_ context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
 	pkgs, err := pulumiPackages(req.GetInfo().GetProgramDirectory())
-	if err != nil {
-		return nil, err
-	}
-	return &pulumirpc.GetRequiredPackagesResponse{Packages: pkgs}, nil
+	return &pulumirpc.GetRequiredPackagesResponse{Packages: pkgs}, err
 }
 
+// GetRequiredPlugins answers the older form of GetRequiredPackages, which engines still ask.
 func (h *nodeHost) GetRequiredPlugins(
-	_ context.Context, req *pulumirpc.GetRequiredPluginsRequest,
+	ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	pkgs, err := pulumiPackages(req.GetInfo().GetProgramDirectory())
-	if err != nil {
-		return nil, err
-	}
+	required, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: req.GetInfo()})
+	pkgs := required.GetPackages()
 	plugins := make([]*pulumirpc.PluginDependency, 0, len(pkgs))
 	for _, p := range pkgs {
 		plugins = append(plugins, &pulumirpc.PluginDependency{
 			Name: p.Name, Kind: p.Kind, Version: p.Version, Server: p.Server,
 		})
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &pulumirpc.GetRequiredPluginsResponse{Plugins: plugins}, nil
 }
