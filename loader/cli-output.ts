@@ -49,16 +49,17 @@ export function guard(
 ): NodeJS.WriteStream {
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      const text = redact(String(chunk), secrets);
+      const original = String(chunk);
+      const text = redact(original, secrets);
+      const safe = entries
+        ? oneLinePerEntry(text)
+        : text
+            .split("\n")
+            .map((line) => oneLine(line))
+            .join("\n");
       beforeWrite();
-      out.write(
-        entries
-          ? oneLinePerEntry(text)
-          : text
-              .split("\n")
-              .map((line) => oneLine(line))
-              .join("\n"),
-      );
+      // Text that needed no change goes out as the bytes it came in, not encoded a second time.
+      out.write(safe === original && typeof chunk !== "string" ? chunk : safe);
       done();
     },
   });
