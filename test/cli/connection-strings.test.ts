@@ -1,9 +1,11 @@
 import { expect } from "chai";
 import { freePort } from "../../loader/embedded";
-import { cli, expectOneLineError, loadSample } from "../support/cli";
-import { SAMPLE_CSV, SAMPLE_RULES } from "../support/files";
+import { cli, expectOneLineError, loadSample, validateArgs } from "../support/cli";
+import { SAMPLE_CSV, SAMPLE_RULES, scratchFiles } from "../support/files";
 
 describe("sales-db load: connection strings, without a server", () => {
+  const files = scratchFiles();
+
   it("an unreachable server fails after the wait timeout, saying where it tried, without the password", async () => {
     const port = await freePort();
     const run = await cli(loadSample(`postgres://u:secret-pw@127.0.0.1:${port}/db`, "--wait-timeout", "1"));
@@ -30,6 +32,20 @@ describe("sales-db load: connection strings, without a server", () => {
   it("an empty DATABASE_URL is a missing one, not a host", async () => {
     const run = await cli(["load", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES], { DATABASE_URL: " " });
     expectOneLineError(run, 2, /^sales-db: missing --database-url \(or a non-empty DATABASE_URL\)/);
+  });
+
+  it("redacts the password from the warnings of rejected rows that hold it, across many log chunks", async () => {
+    const secret = "Sw0rdf1sh-9x";
+    const rows = Array.from({ length: 3000 }, (_, i) => `Bad ${secret} ${i},1,1`).join("\n");
+    const csv = await files().write("leaky.csv", `product,price,quantity\n${rows}\nHalal Tea,10,1\n`);
+    const run = await cli(validateArgs(csv), { DATABASE_URL: `postgres://u:${secret}@127.0.0.1:1/db` });
+    expect(run.code).to.equal(0);
+    expect(
+      run.stderr.match(
+        /WARNING - Invalid sale: line \d+ \[product_prefix, min_price\]: product="Bad \*\*\* /g,
+      ),
+    ).to.have.length(3000);
+    expect(run.stderr + run.stdout).to.not.contain(secret);
   });
 
   it("never prints the password, whatever form the connection string takes, at -v", async function () {
