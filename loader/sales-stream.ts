@@ -89,6 +89,7 @@ export class SalesEncoder extends Transform {
         : (bytes, start, end, line) => this.onPlainLine(bytes, start, end, line),
     );
   }
+
   /** The report, once the stream has finished. */
   get report(): ValidationReport {
     if (!this.finished) throw new Error("SalesEncoder.report read before the stream finished");
