@@ -8,6 +8,7 @@ import { describe, SalesDbError } from "./errors";
 import { emptyByRule, type Reject, type ValidationReport } from "./report";
 import type { RuleSet } from "./rules";
 import { SaleValidator } from "./validate";
+import { CopyChunks } from "./copy-chunks";
 import { encodeCopyRow } from "./copy-text";
 import { cut, kept, MAX_KEPT_TOTAL, presentValues } from "./reject-values";
 
@@ -52,17 +53,13 @@ export class SalesEncoder extends Transform {
   private readonly hash = createHash("sha256");
   private readonly options: EncoderOptions;
   private readonly maxRejects: number;
-  private readonly chunkSize: number;
   private header: HeaderLayout | null = null;
   /** Whether the header lists the table's columns in table order, which the fast path needs. */
   private fastPath = false;
-  /** The COPY text gathered for the next chunk: `out[0, used)`. */
-  private out: Buffer;
-  private used = 0;
-  /** Lines the fast path took and has not copied yet: `run[runStart, runEnd)`, already COPY text. */
-  private run: Buffer | null = null;
-  private runStart = 0;
-  private runEnd = 0;
+  private readonly chunks: CopyChunks;
+  /** Where the next comma at or after the last line offered is in `commaIn` (-1: none left in it). */
+  private commaIn: Buffer | null = null;
+  private nextComma = -1;
   private bytesRead = 0;
   private valid = 0;
   private rejected = 0;
@@ -76,9 +73,10 @@ export class SalesEncoder extends Transform {
     super();
     this.options = options;
     this.maxRejects = options.maxRejects ?? 10_000;
-    this.chunkSize = options.chunkSize ?? 64 * 1024;
-    // Room for a chunk and one more row of ordinary size; a row that does not fit goes out on its own (`append`).
-    this.out = Buffer.allocUnsafe(this.chunkSize + ROW_ROOM);
+    this.chunks = new CopyChunks(options.chunkSize ?? 64 * 1024, (bytes) => {
+      this.hash.update(bytes);
+      this.push(bytes);
+    });
     this.validator = new SaleValidator(options.rules);
     this.parser = new CsvReader(
       options.file,
@@ -99,7 +97,7 @@ export class SalesEncoder extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.parser.write(chunk);
-      this.flushRun();
+      this.chunks.flushRun(); // the reader's buffer, which the run points into, is not kept
       this.bytesRead += chunk.length;
       this.options.onProgress?.(this.bytesRead);
       callback();
@@ -111,14 +109,13 @@ export class SalesEncoder extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.parser.end();
-      this.flushRun();
       if (!this.header) {
         throw new SalesDbError("csv_header", `${this.options.file}:1: empty file, expected a header row`, {
           file: this.options.file,
           line: 1,
         });
       }
-      this.emit_();
+      this.chunks.end();
       this.finished = {
         file: this.options.file,
         valid: this.valid,
@@ -166,67 +163,38 @@ export class SalesEncoder extends Transform {
     }
     this.valid++;
     this.options.onValid?.(line);
-    this.append(encodeCopyRow(validator, plain));
+    this.chunks.addText(encodeCopyRow(validator, plain));
   }
 
   /**
    * The fast path: takes a line whose fields are in table order and whose bytes, commas made tabs, are its COPY
    * text; declines (false) anything else, which then comes back as a record. Taken lines are rewritten in place
-   * (the reader's own copy) and gathered as a run of consecutive bytes, copied out at once (see `flushRun`).
+   * (the reader's own copy) and added as bytes, so consecutive ones are copied out at once (see CopyChunks).
    */
   private onPlainLine(bytes: Buffer, start: number, end: number, line: number): boolean {
     if (!this.fastPath) return false;
-    const firstComma = bytes.indexOf(COMMA, start);
+    // The next comma, searched again only once a line passes it: a search per line would scan to the end of the
+    // chunk for every line that has none.
+    if (bytes !== this.commaIn || (this.nextComma !== -1 && this.nextComma < start)) {
+      this.commaIn = bytes;
+      this.nextComma = bytes.indexOf(COMMA, start);
+    }
+    const firstComma = this.nextComma;
     if (firstComma === -1 || firstComma >= end) return false;
     const secondComma = this.validator.acceptsAsIs(bytes, start, firstComma, end);
     if (secondComma === -1) return false;
     bytes[firstComma] = TAB;
     bytes[secondComma] = TAB;
-    if (bytes !== this.run || start !== this.runEnd) {
-      this.flushRun();
-      this.run = bytes;
-      this.runStart = start;
-    }
     if (end < bytes.length) {
-      bytes[end] = NEWLINE; // an LF already, or the CR of a CRLF, whose LF is then left out of the run
-      this.runEnd = end + 1;
+      bytes[end] = NEWLINE; // an LF already, or the CR of a CRLF, whose LF is then left out
+      this.chunks.addBytes(bytes, start, end + 1);
     } else {
-      this.runEnd = end; // the file's last line, without a line end
-      this.append("\n");
+      this.chunks.addBytes(bytes, start, end); // the file's last line, without a line end
+      this.chunks.addText("\n");
     }
     this.valid++;
     this.options.onValid?.(line);
     return true;
-  }
-
-  /** Copies the run of taken lines into the chunk, before anything else is added to it and at each chunk's end. */
-  private flushRun(): void {
-    const run = this.run;
-    if (!run) return;
-    let from = this.runStart;
-    const to = this.runEnd;
-    this.run = null;
-    while (from < to) {
-      const copied = run.copy(this.out, this.used, from, to);
-      from += copied;
-      this.used += copied;
-      if (this.used >= this.chunkSize) this.emit_();
-    }
-  }
-
-  /** Adds a row's COPY text to the chunk. */
-  private append(text: string): void {
-    this.flushRun();
-    if (this.used + text.length * 3 > this.out.length) {
-      this.emit_();
-      // A row longer than a chunk (fields up to the 1 MiB record limit) goes out on its own.
-      if (text.length * 3 > this.out.length) {
-        this.send(Buffer.from(text, "utf8"));
-        return;
-      }
-    }
-    this.used += this.out.write(text, this.used);
-    if (this.used >= this.chunkSize) this.emit_();
   }
 
   private reject(reject: Reject): void {
@@ -241,28 +209,8 @@ export class SalesEncoder extends Transform {
     }
     this.options.onReject?.(reject);
   }
-
-  /**
-   * Pushes the gathered COPY text (named so as not to shadow EventEmitter.emit). The stream keeps the pushed bytes,
-   * so the next rows go into a new buffer.
-   */
-  private emit_(): void {
-    if (this.used === 0) return;
-    const bytes = this.out.subarray(0, this.used);
-    this.out = Buffer.allocUnsafe(this.out.length);
-    this.used = 0;
-    this.send(bytes);
-  }
-
-  /** Adds COPY text to the hash and pushes it. */
-  private send(bytes: Buffer): void {
-    this.hash.update(bytes);
-    this.push(bytes);
-  }
 }
 
-/** Bytes of room past `chunkSize` in each output buffer: the pushed chunk keeps the whole buffer alive. */
-const ROW_ROOM = 8 * 1024;
 const COMMA = 0x2c;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
