@@ -102,6 +102,7 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
       await loadSales({
         ...common,
         ...line.connection,
+        input, // opened once: the check above and the load read the same file
         maxRejectedShare: line.maxRejectedShare,
         table: line.table,
         replaceForeignTable: line.replaceForeignTable,

@@ -37,6 +37,8 @@ export interface LoadOptions extends EncoderOptions, TableOptions, Overrides {
    * can tell that the table has been loaded by someone else since, and must stay.
    */
   readonly owner?: string;
+  /** `file`, already opened (and checked) by the caller, who closes it. Default: `file` is opened here. */
+  readonly input?: Input;
   /**
    * Called with the final report just before COMMIT: whatever it does (render the output) fails the load
    * rather than happening after the rows are committed.
@@ -54,11 +56,11 @@ export interface LoadOptions extends EncoderOptions, TableOptions, Overrides {
  */
 export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   const name = tableName(options.table ?? "sales");
-  const input = await openInput(options.file);
+  const input = options.input ?? (await openInput(options.file));
   try {
     return await inTransaction(options, name, (client, table) => load(client, table, input, options));
   } finally {
-    await input.close();
+    if (!options.input) await input.close();
   }
 }
 
