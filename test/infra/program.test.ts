@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chmod, readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -27,6 +27,10 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): Rec
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
 const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
+const DYNAMIC_HOST = "pulumi:providers:pulumi-nodejs";
+/** A reference (`urn::id`) to the program's explicit host of dynamic resources. */
+const hostReference = (stack: string) =>
+  new RegExp(`^urn:pulumi:${stack}::sales-db::${DYNAMIC_HOST}::dynamic-resources::.`);
 
 /**
  * Runs the `connect` output with sh, as the README says, against stand-ins for kubectl (a port-forward that picks
@@ -96,6 +100,11 @@ describe("Pulumi program (mocks)", () => {
           RELEASE,
           SEED,
         ]);
+      });
+
+      it("registers the dynamic resources' host before anything else, and runs the seed on it", () => {
+        expect(resources[0]).to.include({ type: DYNAMIC_HOST, name: "dynamic-resources" });
+        expect(find(resources, SEED).provider).to.match(hostReference(stack));
       });
 
       // What the chart renders is asserted on helm template's objects, in chart.test.ts.
@@ -189,6 +198,9 @@ describe("Pulumi program (mocks)", () => {
 
     it("generates a strong password and gives it, as a secret, to the Secret and the seed", () => {
       expect(find(resources, GENERATED_PASSWORD).inputs).to.not.have.property("result");
+      expect(find(resources, GENERATED_PASSWORD).provider, "one host for both").to.match(
+        hostReference("staging"),
+      );
       expect(generated).to.match(/^[A-Za-z0-9_-]{32}$/);
       expect(secretValue(find(resources, SEED).inputs.password)).to.equal(generated);
     });
@@ -207,5 +219,22 @@ describe("Pulumi program (mocks)", () => {
     expect(secretValue(find(resources, SECRET).inputs.stringData)).to.deep.equal({
       "postgres-password": PASSWORD,
     });
+  });
+});
+
+describe("Pulumi program entry", () => {
+  it("loads neither @pulumi/pulumi's root nor the program until it has registered the dynamic resources' host", () => {
+    // A fresh process, as Pulumi's runner starts it: what the entry's module loads before its function runs.
+    const loaded = JSON.parse(
+      execFileSync(
+        process.execPath,
+        ["-e", 'require("./dist/infra/index.js"); console.log(JSON.stringify(Object.keys(require.cache)))'],
+        { encoding: "utf8", timeout: 20_000 },
+      ),
+    ) as string[];
+    expect(loaded).to.include(resolve("dist/infra/dynamic-host.js"));
+    expect(loaded).to.not.include(resolve("dist/infra/stack.js"));
+    expect(loaded).to.not.include(resolve("node_modules/@pulumi/pulumi/index.js"));
+    expect(loaded.filter((file) => file.includes("/node_modules/typescript/"))).to.deep.equal([]);
   });
 });

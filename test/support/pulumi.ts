@@ -5,6 +5,8 @@ export interface Registered {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  /** The explicit provider's reference (`urn::id`), if the resource has one. */
+  readonly provider?: string;
 }
 
 /** Resolves an Output in a test (mocks resolve everything, unknowns included, to plain values). */
@@ -27,7 +29,7 @@ export async function runProgram(
   await pulumi.runtime.setMocks(
     {
       async newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "kubernetes:helm.sh/v3:Release") {
           state.status = { name: args.inputs.name, namespace: args.inputs.namespace, status: "deployed" };
@@ -56,8 +58,10 @@ export async function runProgram(
   // Not named `exports`: that would shadow this module's own, which the compiled code refers to.
   // The program turns source-mapped stacks off for its process; the tests' stacks keep theirs.
   const formatStack = Error.prepareStackTrace;
+  // As Pulumi's runner does: an exported function is the program, and what it resolves to the stack's outputs.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const stackExports = require(resolve(infra, "index.ts")) as Record<string, pulumi.Output<unknown>>;
+  const entry = require(resolve(infra, "index.ts")) as () => Promise<Record<string, pulumi.Output<unknown>>>;
+  const stackExports = await entry();
   if (formatStack) Error.prepareStackTrace = formatStack;
   // Every export resolves only once the resources behind it (the seed last) have been registered.
   await valueOf(pulumi.output(stackExports));

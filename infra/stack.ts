@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./config";
+import { dynamicProviderHost } from "./dynamic-host";
+import { GeneratedPassword } from "./password";
+import { PostgresDatabase } from "./postgres";
+import { SalesSeed } from "./seed-resource";
+import { validateCommand } from "./seed-errors";
+import type { SeedTarget } from "./seed-provider";
+import { RULE_IDS } from "../loader/validate";
+
+// Pulumi's runner maps every stack through source maps (source-map-support), and the SDK takes a full stack for
+// each resource and each RPC promise: about 0.1 s of every program run (measured), for positions a CLI run never
+// shows. The program runs compiled: its stacks name dist/ positions instead.
+Reflect.deleteProperty(Error, "prepareStackTrace");
+
+const config = loadConfig();
+// A password the user set wins; otherwise one is generated once and kept, secret, in the state.
+const password =
+  config.dbPassword ?? new GeneratedPassword("sales-db-password", { provider: dynamicProviderHost }).result;
+
+const db = new PostgresDatabase("sales-db", {
+  namespace: config.namespace,
+  createNamespace: config.createNamespace,
+  releaseName: config.releaseName,
+  image: config.image,
+  dbName: config.dbName,
+  dbUser: config.dbUser,
+  password,
+  storageSize: config.storageSize,
+  storageClass: config.storageClass,
+  pvcRetention: config.pvcRetention,
+  resources: config.resources,
+  helmTimeoutSeconds: config.helmTimeoutSeconds,
+  protect: config.protect,
+});
+
+const connection = config.seed.connection;
+const target: pulumi.Input<SeedTarget> =
+  connection.mode === "direct"
+    ? connection
+    : db.forwardTarget.apply((forward) => ({
+        mode: "port-forward" as const,
+        ...forward,
+        ...(config.kubeContext ? { context: config.kubeContext } : {}),
+      }));
+
+const seed = new SalesSeed(
+  "sales-seed",
+  {
+    csv: config.seed.csv,
+    rules: config.seed.rules,
+    table: config.seed.table,
+    database: config.dbName,
+    user: config.dbUser,
+    password,
+    target,
+    maxRejectedShare: config.seed.maxRejectedShare,
+    waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
+    // A retained volume keeps its data: destroy leaves the table in it too.
+    keepTableOnDelete: config.pvcRetention === "Retain",
+  },
+  // The seed goes before the release on destroy, and after it on up.
+  { dependsOn: [db.release], provider: dynamicProviderHost },
+);
+
+seed.validation.apply((validation) => {
+  if (!validation) return;
+  // The data-quality lines a pull request's preview comment shows: counts, counts by rule, each rejected line.
+  const byRule = RULE_IDS.filter((rule) => validation.byRule[rule]).map(
+    (rule) => `${rule} ${validation.byRule[rule]}`,
+  );
+  const summary = `${validation.valid} valid, ${validation.rejected} rejected`;
+  pulumi.log.info(`${config.seed.csv}: ${summary}${byRule.length ? ` (${byRule.join(", ")})` : ""}`, seed);
+  for (const reject of validation.rejects) {
+    pulumi.log.warn(`Invalid sale: line ${reject.line} [${reject.rules.join(", ")}]`, seed);
+  }
+  // The state keeps the first rejects only; the CLI lists them all.
+  const unlisted = validation.rejected - validation.rejects.length;
+  if (unlisted > 0) {
+    pulumi.log.warn(`… and ${unlisted} more: ${validateCommand(config.seed)}`, seed);
+  }
+});
+
+export const namespace = db.namespace;
+export const statefulSet = db.statefulSetName;
+export const pod = db.podName;
+export const pvc = db.pvcName;
+export const service = db.serviceHost;
+export const headlessService = db.headlessServiceHost;
+export const port = db.port;
+export const secretName = db.secretName;
+export const seeded = {
+  table: seed.table,
+  rows: seed.rowCount,
+  valid: seed.validation.apply((v) => v?.valid),
+  rejected: seed.validation.apply((v) => v?.rejected),
+  byRule: seed.validation.apply((v) => v?.byRule),
+  sha256: seed.validation.apply((v) => v?.rowsSha256),
+};
+// A psql through a port-forward on a free local port (not 5432, where a local PostgreSQL may listen), which it
+// stops when psql exits. A script for sh: sh -c "$(pulumi stack output connect)"
+export const connect = pulumi.interpolate`log=$(mktemp); kubectl -n ${db.namespace} port-forward pod/${db.podName} :${db.port} >"$log" 2>&1 & pf=$!
+trap 'kill $pf 2>/dev/null; rm -f "$log"' EXIT
+for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\) .*/\\1/p' "$log"); [ -n "$port" ] && break; sleep 0.1; done
+[ -n "$port" ] || { cat "$log" >&2; exit 1; }
+echo "psql via 127.0.0.1:$port -> pod/${db.podName}:${db.port}; the port-forward stops when psql exits" >&2
+PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${db.forwardTarget.secretKey}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;
