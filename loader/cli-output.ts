@@ -37,18 +37,39 @@ export function secretsFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   return [...new Set(strings.flatMap((text) => secretsOf(text, env)))].sort((a, b) => b.length - a.length);
 }
 
+/** A guarded output stream, and what became of its writes. */
+export interface Guarded {
+  readonly stream: NodeJS.WriteStream;
+  /** The first error writing to the underlying stream (EPIPE: its reader went away), or null. */
+  failure(): NodeJS.ErrnoException | null;
+  /** Waits for the writes under way, then stops listening to the underlying stream. */
+  close(): Promise<void>;
+}
+
 /**
  * A stream that writes to `out` with secrets redacted and terminal controls escaped. `entries`: each line written
  * is a log entry or message (the logger writes many at once), ended by a newline, never a bare CR.
+ * A failed write (a closed pipe, a full disk) is recorded, not thrown, and what follows it is dropped: the
+ * command goes on, and `main` decides what the failure means.
  */
 export function guard(
   out: NodeJS.WritableStream,
   secrets: readonly string[],
   entries: boolean,
   beforeWrite: () => void,
-): NodeJS.WriteStream {
+): Guarded {
+  let failed: NodeJS.ErrnoException | null = null;
+  let inFlight = 0;
+  let whenIdle: (() => void)[] = [];
+  const onError = (error: NodeJS.ErrnoException) => void (failed ??= error);
+  out.on("error", onError);
+  const settle = () => {
+    inFlight -= 1;
+    if (inFlight === 0) for (const resolve of whenIdle.splice(0)) resolve();
+  };
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
+      if (failed) return done();
       const original = String(chunk);
       const text = redact(original, secrets);
       const safe = entries
@@ -58,12 +79,36 @@ export function guard(
             .map((line) => oneLine(line))
             .join("\n");
       beforeWrite();
-      // Text that needed no change goes out as the bytes it came in, not encoded a second time.
-      out.write(safe === original && typeof chunk !== "string" ? chunk : safe);
+      inFlight += 1;
+      try {
+        // Text that needed no change goes out as the bytes it came in, not encoded a second time.
+        out.write(safe === original && typeof chunk !== "string" ? chunk : safe, (error) => {
+          if (error) onError(error);
+          settle();
+        });
+      } catch (error) {
+        settle(); // a write that threw never calls back
+        throw error;
+      }
       done();
     },
   });
-  return Object.assign(stream, { isTTY: (out as NodeJS.WriteStream).isTTY }) as unknown as NodeJS.WriteStream;
+  return {
+    stream: Object.assign(stream, {
+      isTTY: (out as NodeJS.WriteStream).isTTY,
+    }) as unknown as NodeJS.WriteStream,
+    failure: () => failed,
+    async close() {
+      if (inFlight > 0) await new Promise<void>((resolve) => whenIdle.push(resolve));
+      whenIdle = [];
+      out.off("error", onError);
+    },
+  };
+}
+
+/** EPIPE: the reader of a pipe went away (`sales-db validate … | head`), which is its right, not an error of ours. */
+export function readerGone(error: NodeJS.ErrnoException | null): boolean {
+  return error?.code === "EPIPE";
 }
 
 /** Node's own warnings (pg's, for one) as one log-style line instead of a multi-line block. */

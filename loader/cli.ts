@@ -1,7 +1,7 @@
 import { parseCommandLine, USAGE, type CommandLine } from "./cli-options";
-import { guard, oneLineWarnings, render, secretsFromArgs } from "./cli-output";
+import { guard, oneLineWarnings, readerGone, render, secretsFromArgs } from "./cli-output";
 import { runDemo } from "./demo";
-import { firstLine, isSalesDbError, oneLine, type ErrorCode } from "./errors";
+import { describe, firstLine, isSalesDbError, oneLine, type ErrorCode } from "./errors";
 import { openInput } from "./input";
 import { loadSales } from "./load";
 import { createLogger, rejectLogger, type Logger } from "./log";
@@ -32,29 +32,54 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
  */
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
   const secrets = secretsFromArgs(argv, io.env);
-  const session: Session = { raw: io.stderr as NodeJS.WriteStream, bar: null };
-  const stderr = guard(io.stderr, secrets, true, () => session.bar?.clear());
-  const stdout = guard(io.stdout, secrets, false, () => undefined);
+  const session: Session = { raw: io.stderr as NodeJS.WriteStream, bar: null, committed: false };
+  const guardedStderr = guard(io.stderr, secrets, true, () => session.bar?.clear());
+  const guardedStdout = guard(io.stdout, secrets, false, () => undefined);
+  const stderr = guardedStderr.stream;
   const verbose = argv.includes("-v") || argv.includes("--verbose");
   const restoreWarnings = oneLineWarnings(stderr);
+  let code: number;
   try {
-    return await run(parseCommandLine(argv, io.env), { ...io, stdout, stderr }, session);
+    code = await run(
+      parseCommandLine(argv, io.env),
+      { ...io, stdout: guardedStdout.stream, stderr },
+      session,
+    );
   } catch (error) {
-    session.logger?.flush?.(); // buffered warnings come before the error line
-    session.bar?.clear();
-    if (isSalesDbError(error)) {
-      const hint = HINTS[error.code];
-      stderr.write(`sales-db: ${oneLine(error.message)}${hint ? `; ${hint}` : ""}\n`);
-      return error.code === "usage" ? EXIT.usage : EXIT.failed;
-    }
-    const detail = error instanceof Error ? error.message : String(error);
-    stderr.write(`sales-db: internal error: ${firstLine(detail)} (a bug; -v shows where)\n`);
-    if (verbose && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
-    return EXIT.internal;
+    code = failure(error, stderr, session, verbose);
   } finally {
     session.logger?.flush?.();
     restoreWarnings();
   }
+  await guardedStdout.close();
+  const lost = guardedStdout.failure();
+  // A reader that stops reading (`| head`) takes what it wanted; any other failure lost the output.
+  if (lost && !readerGone(lost)) {
+    stderr.write(
+      `sales-db: could not write to standard output (${describe(lost)})` +
+        (session.committed
+          ? "; the load itself completed\n"
+          : "; check where it goes (disk space, permissions)\n"),
+    );
+    if (!session.committed && code === EXIT.ok) code = EXIT.failed;
+  }
+  await guardedStderr.close();
+  return code;
+}
+
+/** The one stderr line for an error that ended the command, and its exit status. */
+function failure(error: unknown, stderr: NodeJS.WritableStream, session: Session, verbose: boolean): number {
+  session.logger?.flush?.(); // buffered warnings come before the error line
+  session.bar?.clear();
+  if (isSalesDbError(error)) {
+    const hint = HINTS[error.code];
+    stderr.write(`sales-db: ${oneLine(error.message)}${hint ? `; ${hint}` : ""}\n`);
+    return error.code === "usage" ? EXIT.usage : EXIT.failed;
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  stderr.write(`sales-db: internal error: ${firstLine(detail)} (a bug; -v shows where)\n`);
+  if (verbose && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  return EXIT.internal;
 }
 
 /** What `main` must still reach when `run` fails: the real stderr and the bar drawn on it, and the logger's buffer. */
@@ -62,6 +87,8 @@ interface Session {
   readonly raw: NodeJS.WriteStream;
   bar: ProgressBar | null;
   logger?: Logger;
+  /** Set once a load has committed (or found nothing to write): nothing may fail the command after that. */
+  committed: boolean;
 }
 
 async function run(line: CommandLine, io: CliIo, session: Session): Promise<number> {
@@ -110,6 +137,7 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
         // Rendered before COMMIT: nothing that can fail is left for after it.
         onReport: (report) => (output = render(report, line.json)),
       });
+      session.committed = true;
     }
     bar.done();
     io.stdout.write(output);

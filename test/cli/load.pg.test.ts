@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { closeSync, openSync } from "node:fs";
 import { cli, expectOneLineError, loadCsv, loadSample, salesCount } from "../support/cli";
 import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
 import { copying, loaderSessions, whileReading } from "../support/loading";
@@ -17,6 +18,20 @@ describe("sales-db load (real PostgreSQL)", () => {
     });
     expect(run.code).to.equal(0);
     expect(JSON.parse(run.stdout)).to.include({ loaded: 3, table: "sales", valid: 3, rejected: 3 });
+    expect(await salesCount(db)).to.equal(3);
+  });
+
+  it("a committed load stays a success when its report cannot be written (a full disk under stdout)", async () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const run = await cli(loadSample(db.url), {}, undefined, { stdout: full });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stderr).to.match(
+        /^sales-db: could not write to standard output \(ENOSPC\); the load itself completed$/m,
+      );
+    } finally {
+      closeSync(full);
+    }
     expect(await salesCount(db)).to.equal(3);
   });
 

@@ -40,20 +40,36 @@ export interface Run {
   stderr: string;
 }
 
+/** Where a stream of the CLI goes: a pipe read to the end, one its reader closes after the first chunk, or a file descriptor. */
+export type Sink = "pipe" | "closed-after-first-chunk" | number;
+
 /** Runs the built CLI as a user would (no DATABASE_URL unless `env` sets one); `onSpawn` may act on the live process. */
 export function cli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   onSpawn?: (pid: number) => void,
+  sinks: { stdout?: Sink; stderr?: Sink } = {},
 ): Promise<Run> {
+  const stdio = (sink: Sink = "pipe") => (typeof sink === "number" ? sink : "pipe");
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, DATABASE_URL: "", ...env },
+      stdio: ["ignore", stdio(sinks.stdout), stdio(sinks.stderr)],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    // A reader that goes away, as `| head -n 1` does: the CLI's later writes meet EPIPE.
+    const read = (
+      stream: NodeJS.ReadableStream | null,
+      sink: Sink | undefined,
+      add: (text: string) => void,
+    ) =>
+      stream?.on("data", function (this: NodeJS.ReadableStream & { destroy(): void }, chunk) {
+        add(String(chunk));
+        if (sink === "closed-after-first-chunk") this.destroy();
+      });
+    read(child.stdout, sinks.stdout, (text) => (stdout += text));
+    read(child.stderr, sinks.stderr, (text) => (stderr += text));
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     if (onSpawn && child.pid) onSpawn(child.pid);
