@@ -3,8 +3,12 @@
 // The CLI is compiled by `npm ci` (the `prepare` script) into dist/.
 // The heap cap makes V8 collect garbage before it piles up: a load's live heap is ~30 MB whatever the file's
 // size, and without the cap V8 lets peak RSS creep up with the number of rows (see README, Performance).
+const argv = process.argv.slice(2);
+// First of all, a load's CSV starts being hashed in a worker thread: an unchanged reload needs only that hash,
+// and the command's modules load and it connects meanwhile (see README, Performance).
+const ahead = require("../dist/loader/hash-ahead").hashAheadForCommand(argv, process.env);
 require("../dist/loader/cli")
-  .main(process.argv.slice(2))
+  .main(argv, process, ahead)
   .then((code) => {
     process.exitCode = code;
   });

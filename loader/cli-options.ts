@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { oneLine, SalesDbError } from "./errors";
 import type { LogLevel } from "./log";
-import { MAX_LOCK_TIMEOUT_MS } from "./transaction";
+import { MAX_LOCK_TIMEOUT_MS } from "./lock-timeout";
 
 export const USAGE = `Usage:
   sales-db validate --csv FILE --rules FILE [--json]

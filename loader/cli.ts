@@ -1,14 +1,20 @@
 import { parseCommandLine, USAGE, type CommandLine } from "./cli-options";
 import { guard, oneLineWarnings, readerGone, render, secretsFromArgs } from "./cli-output";
-import { runDemo } from "./demo";
 import { describe, firstLine, isSalesDbError, oneLine, type ErrorCode } from "./errors";
+import type { AheadHash } from "./hash-ahead";
 import { openInput } from "./input";
-import { loadSales } from "./load";
 import { createLogger, rejectLogger, type Logger } from "./log";
 import { createProgressBar, type ProgressBar } from "./progress";
 import { checkRejectedShare } from "./report";
 import { loadRules } from "./rules";
-import { validateFile } from "./sales-stream";
+
+// The modules that reach PostgreSQL and read CSV (pg, the loader, the reader) are required where they are used:
+// an unchanged reload's hash runs in a worker thread while they load (see hash-ahead.ts).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const load = () => require("./load") as typeof import("./load");
+const demo = () => require("./demo") as typeof import("./demo");
+const salesStream = () => require("./sales-stream") as typeof import("./sales-stream");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Exit statuses, as the README documents them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
@@ -30,9 +36,13 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
  * Runs the `sales-db` command and returns its exit status. Every line it prints is one line, free of terminal
  * control characters and of the connection's password; a failure is one line on stderr, never a stack.
  */
-export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = process,
+  ahead: AheadHash | null = null,
+): Promise<number> {
   const secrets = secretsFromArgs(argv, io.env);
-  const session: Session = { raw: io.stderr as NodeJS.WriteStream, bar: null, committed: false };
+  const session: Session = { raw: io.stderr as NodeJS.WriteStream, bar: null, committed: false, ahead };
   const guardedStderr = guard(io.stderr, secrets, true, () => session.bar?.clear());
   const guardedStdout = guard(io.stdout, secrets, false, () => undefined);
   const stderr = guardedStderr.stream;
@@ -89,6 +99,8 @@ interface Session {
   logger?: Logger;
   /** Set once a load has committed (or found nothing to write): nothing may fail the command after that. */
   committed: boolean;
+  /** The CSV's hash, started by the launcher before this module loaded (hash-ahead.ts). */
+  readonly ahead: AheadHash | null;
 }
 
 async function run(line: CommandLine, io: CliIo, session: Session): Promise<number> {
@@ -98,13 +110,13 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
   }
   const logger = (session.logger = createLogger(line.level, io.stderr));
   if (line.command === "demo") {
-    await runDemo({ logger, out: io.stdout });
+    await demo().runDemo({ logger, out: io.stdout });
     return EXIT.ok;
   }
 
   const rules = await loadRules(line.rules);
   // Opened and checked (missing, unreadable, a directory) before anything else; a FIFO waits for its writer here.
-  const input = await openInput(line.csv);
+  const input = await openInput(line.csv, undefined, session.ahead);
   try {
     const bar = createProgressBar(
       line.quiet || !input.regular || input.size < 16 << 20 ? 0 : input.size,
@@ -122,11 +134,11 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
     let output = "";
     if (line.connection === null) {
       logger.info(`Validating ${line.csv} against ${line.rules}`);
-      const report = await validateFile(common, input.stream());
+      const report = await salesStream().validateFile(common, input.stream());
       checkRejectedShare(report, line.maxRejectedShare);
       output = render(report, line.json);
     } else {
-      await loadSales({
+      await load().loadSales({
         ...common,
         ...line.connection,
         input, // opened once: the check above and the load read the same file

@@ -27,7 +27,8 @@ import { checkRejectedShare, type LoadReport, type ValidationReport } from "./re
 import type { RuleSet } from "./rules";
 import { SalesEncoder, type EncoderOptions } from "./sales-stream";
 import { STAGING_PREFIX, tableName } from "./table-name";
-import { inTransaction, lockTimeoutMs, type Outcome, type TableOptions } from "./transaction";
+import { lockTimeoutMs } from "./lock-timeout";
+import { inTransaction, type Outcome, type TableOptions } from "./transaction";
 
 export interface LoadOptions extends EncoderOptions, TableOptions, Overrides {
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */

@@ -2,6 +2,7 @@ import type { Client } from "pg";
 import { target, type Target } from "./bookkeeping";
 import { connectWithRetry, type ConnectOptions } from "./connect";
 import { SalesDbError } from "./errors";
+import { lockTimeoutMs } from "./lock-timeout";
 import type { TableName } from "./table-name";
 
 /** Where a loaded table is, and how long to wait for the lock on it. */
@@ -10,13 +11,6 @@ export interface TableOptions extends ConnectOptions {
   readonly table?: string;
   /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
   readonly lockTimeoutMs?: number;
-}
-
-/** The longest lock wait PostgreSQL accepts (lock_timeout is an int of milliseconds). */
-export const MAX_LOCK_TIMEOUT_MS = 2_147_483_647;
-
-export function lockTimeoutMs(options: TableOptions): number {
-  return Math.min(MAX_LOCK_TIMEOUT_MS, Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000)));
 }
 
 /** What a transaction's work returns: its result, and whether to COMMIT (else ROLLBACK). */

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, statSync, writeFileSync } from "node:fs";
+import { HASH_AHEAD_FROM } from "../../loader/hash-ahead";
 import { cli, expectOneLineError, loadCsv, loadSample, salesCount } from "../support/cli";
 import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
 import { copying, loaderSessions, whileReading } from "../support/loading";
@@ -33,6 +34,21 @@ describe("sales-db load (real PostgreSQL)", () => {
       closeSync(full);
     }
     expect(await salesCount(db)).to.equal(3);
+  });
+
+  it("reloads a CSV large enough to be hashed ahead: unchanged writes nothing, the same size with other bytes loads", async () => {
+    const rows = validRows(1_300_000);
+    const file = await files().write("large.csv", rows);
+    expect(statSync(file).size, "hashed ahead by the launcher").to.be.at.least(HASH_AHEAD_FROM);
+    expect((await cli(loadCsv(file, db.url))).code).to.equal(0);
+    const unchanged = await cli(loadCsv(file, db.url));
+    expect(unchanged.code, unchanged.stderr).to.equal(0);
+    expect(unchanged.stdout).to.contain("sales already holds these 1300000 rows; nothing written");
+    // One row's quantity 1 -> 9, in place: same size, other bytes, other rows.
+    writeFileSync(file, rows.replace("Halal Item 0,10.50,1\n", "Halal Item 0,10.50,9\n"));
+    const edited = await cli(loadCsv(file, db.url));
+    expect(edited.stdout, edited.stderr).to.contain("loaded 1300000 rows into sales");
+    expect(await salesCount(db)).to.equal(1_300_000);
   });
 
   it("accepts libpq's key=value form and a URL with stray spaces", async () => {
