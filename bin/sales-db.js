@@ -4,7 +4,7 @@
 // The heap cap makes V8 collect garbage before it piles up: a load's live heap is ~30 MB whatever the file's
 // size, and without the cap V8 lets peak RSS creep up with the number of rows (see README, Performance).
 const argv = process.argv.slice(2);
-// First of all, a load's CSV starts being hashed in a worker thread: an unchanged reload needs only that hash,
+// First of all, a load's CSV starts being hashed in a child process: an unchanged reload needs only that hash,
 // and the command's modules load and it connects meanwhile (see README, Performance).
 const ahead = require("../dist/loader/hash-ahead").hashAheadForCommand(argv, process.env);
 require("../dist/loader/cli")

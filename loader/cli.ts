@@ -9,7 +9,7 @@ import { checkRejectedShare } from "./report";
 import { loadRules } from "./rules";
 
 // The modules that reach PostgreSQL and read CSV (pg, the loader, the reader) are required where they are used:
-// an unchanged reload's hash runs in a worker thread while they load (see hash-ahead.ts).
+// an unchanged reload's hash runs in a child process while they load (see hash-ahead.ts).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = () => require("./load") as typeof import("./load");
 const demo = () => require("./demo") as typeof import("./demo");

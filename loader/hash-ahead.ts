@@ -1,36 +1,48 @@
+import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { parseCommandLine } from "./cli-options";
-import type { HashAnswer, HashedFile } from "./hash-worker";
+import type { HashAnswer, HashedFile } from "./hash-child";
 import { projectRoot } from "./project";
 
-/** A CSV at least this large is hashed ahead for a load (32 MiB: about 25 ms of hashing, more than a worker costs). */
-export const HASH_AHEAD_FROM = 32 << 20;
+/** A CSV at least this large is hashed ahead for a load (64 MiB: about 50 ms of hashing, more than a process costs). */
+export const HASH_AHEAD_FROM = 64 << 20;
 
-/** A hash under way in a worker thread: what it found (null if it gave up), and how to stop it. */
+/** A hash under way in a child process: what it found (null if it gave up), and how to stop it. */
 export interface AheadHash {
   readonly answer: Promise<HashedFile | null>;
   stop(): void;
 }
 
-/** The compiled worker, whether this module runs from dist/ or from its source (tests). */
-const HASH_WORKER = join(projectRoot(), "dist", "loader", "hash-worker.js");
+/** The compiled child, whether this module runs from dist/ or from its source (tests). */
+const HASH_CHILD = join(projectRoot(), "dist", "loader", "hash-child.js");
 
 /**
- * Hashes `file` in a worker thread, so that the command can load its modules (pg, yaml, the loader: about 0.1 s),
- * read its rules and connect meanwhile: an unchanged reload needs nothing else (README, Performance). Any failure
- * gives null, never an error, and the command hashes the file itself. The worker never keeps the process alive.
+ * Hashes `file` in a child process, so that the command can load its modules (pg, yaml, the loader: about 0.1 s),
+ * read its rules and connect meanwhile: an unchanged reload needs nothing else (README, Performance). A process,
+ * not a worker thread: a thread's memory stays in the command's (a full load peaked 15 to 30 MB higher), while the
+ * child has exited before a load's memory peaks. Any failure gives null, never an error, and the command hashes the
+ * file itself. Neither the child nor its pipes keep the command alive, and the child ends when the command does.
  */
 export function hashAhead(file: string): AheadHash {
-  const worker = new Worker(HASH_WORKER, { workerData: file });
-  worker.unref();
+  // An empty environment: the child needs none of it, neither the connection string nor Node's options.
+  const child = spawn(process.execPath, [HASH_CHILD, file], { stdio: ["pipe", "pipe", "ignore"], env: {} });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+  child.unref();
+  for (const pipe of [child.stdin, child.stdout] as unknown as { unref(): void }[]) pipe.unref();
   const answer = new Promise<HashedFile | null>((resolve) => {
-    worker.once("message", (found: HashAnswer) => resolve("sha256" in found ? found : null));
-    worker.once("error", () => resolve(null));
-    worker.once("exit", () => resolve(null));
+    child.once("error", () => resolve(null));
+    child.once("close", (code) => {
+      try {
+        const found = (code === 0 ? JSON.parse(out) : {}) as HashAnswer;
+        resolve("sha256" in found ? found : null);
+      } catch {
+        resolve(null);
+      }
+    });
   });
-  return { answer, stop: () => worker.postMessage("stop") };
+  return { answer, stop: () => void child.kill() };
 }
 
 /**

@@ -3,7 +3,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { describe, SalesDbError } from "./errors";
 import { sha256OfHandle } from "./file-hash";
 import type { AheadHash } from "./hash-ahead";
-import type { HashedFile } from "./hash-worker";
+import type { HashedFile } from "./hash-child";
 
 /**
  * An input file opened and checked before any database work: a missing, unreadable or directory path fails here,
@@ -67,8 +67,7 @@ export async function openInput(file: string, what = "CSV file", ahead?: AheadHa
         try {
           const found = regular ? await ahead?.answer : null;
           if (found && sameFile(found, stats)) return found.sha256;
-          // Without a stop condition, the hash of the handle is never null.
-          return (await sha256OfHandle(handle)) ?? "";
+          return await sha256OfHandle(handle);
         } catch (error) {
           throw unreadable(file, what, error);
         }

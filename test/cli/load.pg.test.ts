@@ -37,18 +37,18 @@ describe("sales-db load (real PostgreSQL)", () => {
   });
 
   it("reloads a CSV large enough to be hashed ahead: unchanged writes nothing, the same size with other bytes loads", async () => {
-    const rows = validRows(1_300_000);
+    const rows = validRows(2_400_000);
     const file = await files().write("large.csv", rows);
     expect(statSync(file).size, "hashed ahead by the launcher").to.be.at.least(HASH_AHEAD_FROM);
     expect((await cli(loadCsv(file, db.url))).code).to.equal(0);
     const unchanged = await cli(loadCsv(file, db.url));
     expect(unchanged.code, unchanged.stderr).to.equal(0);
-    expect(unchanged.stdout).to.contain("sales already holds these 1300000 rows; nothing written");
+    expect(unchanged.stdout).to.contain("sales already holds these 2400000 rows; nothing written");
     // One row's quantity 1 -> 9, in place: same size, other bytes, other rows.
     writeFileSync(file, rows.replace("Halal Item 0,10.50,1\n", "Halal Item 0,10.50,9\n"));
     const edited = await cli(loadCsv(file, db.url));
-    expect(edited.stdout, edited.stderr).to.contain("loaded 1300000 rows into sales");
-    expect(await salesCount(db)).to.equal(1_300_000);
+    expect(edited.stdout, edited.stderr).to.contain("loaded 2400000 rows into sales");
+    expect(await salesCount(db)).to.equal(2_400_000);
   });
 
   it("accepts libpq's key=value form and a URL with stray spaces", async () => {
