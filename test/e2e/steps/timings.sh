@@ -2,8 +2,8 @@
 # The speed figures the README quotes, measured on the e2e stack (printed, never asserted: the machine is shared).
 # Sourced by run.sh after failures.sh, whose e2e_pulumi, e2e_config and large_csv it uses.
 
-# seconds_since START: wall time since START (from `date +%s.%N`), to a tenth of a second.
-seconds_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.1f", $1 - $2}'; }
+# seconds_since START: wall time since START (from `date +%s.%N`), to a hundredth of a second.
+seconds_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.2f", $1 - $2}'; }
 # timed_runs N COMMAND...: runs COMMAND N times; prints each run's seconds, then the best (a shared machine's load
 # only ever adds time).
 timed_runs() {
