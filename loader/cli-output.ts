@@ -60,7 +60,7 @@ export function guard(
 ): Guarded {
   let failed: NodeJS.ErrnoException | null = null;
   let inFlight = 0;
-  let whenIdle: (() => void)[] = [];
+  const whenIdle: (() => void)[] = [];
   const onError = (error: NodeJS.ErrnoException) => void (failed ??= error);
   out.on("error", onError);
   const settle = () => {
@@ -100,7 +100,6 @@ export function guard(
     failure: () => failed,
     async close() {
       if (inFlight > 0) await new Promise<void>((resolve) => whenIdle.push(resolve));
-      whenIdle = [];
       out.off("error", onError);
     },
   };

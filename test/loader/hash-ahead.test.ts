@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from
 import { resolve } from "node:path";
 import { HASH_AHEAD_FROM, hashAhead, hashAheadForCommand } from "../../loader/hash-ahead";
 import { openInput } from "../../loader/input";
-import { SAMPLE_RULES, scratch } from "../support/files";
+import { loadCsv, NO_SERVER, validateArgs } from "../support/cli";
+import { scratch } from "../support/files";
 import { waitFor } from "../support/wait";
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -41,16 +42,7 @@ describe("hash ahead (a child process)", () => {
     writeFileSync(big, "");
     truncateSync(big, HASH_AHEAD_FROM); // sparse: cheap to make, real bytes to hash
     const small = await files.write("small.csv", "product,price,quantity\n");
-    const load = (csv: string, ...extra: string[]) => [
-      "load",
-      "--csv",
-      csv,
-      "--rules",
-      SAMPLE_RULES,
-      "--database-url",
-      "postgres://u@127.0.0.1:1/db",
-      ...extra,
-    ];
+    const load = (csv: string, ...extra: string[]) => loadCsv(csv, NO_SERVER, ...extra);
     const started = hashAheadForCommand(load(big), {});
     expect(started, "a load of a large file").to.not.equal(null);
     expect((await started!.answer)?.sha256).to.equal(sha256(Buffer.alloc(HASH_AHEAD_FROM)));
@@ -59,7 +51,7 @@ describe("hash ahead (a child process)", () => {
       load(files.dir), // a directory
       load(`${files.dir}/missing.csv`),
       load(big, "--bogus"), // the command reports its usage error itself
-      ["validate", "--csv", big, "--rules", SAMPLE_RULES],
+      validateArgs(big),
     ]) {
       expect(hashAheadForCommand(argv, {}), argv.join(" ")).to.equal(null);
     }
