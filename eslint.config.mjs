@@ -12,8 +12,8 @@ export default tseslint.config(
     },
   },
   {
-    // Plain CommonJS: the CLI launcher, and the script that hosts a serialized provider in tests.
-    files: ["bin/**/*.js", "test/support/*.js"],
+    // Plain CommonJS: the CLI launcher, the script that hosts a serialized provider in tests, and tool configs.
+    files: ["bin/**/*.js", "test/support/*.js", "*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { require: "readonly", process: "readonly", module: "readonly" },

@@ -6,8 +6,8 @@
 const argv = process.argv.slice(2);
 // First of all, a load's CSV starts being hashed in a child process: an unchanged reload needs only that hash,
 // and the command's modules load and it connects meanwhile (see README, Performance).
-const ahead = require("../dist/loader/hash-ahead").hashAheadForCommand(argv, process.env);
-require("../dist/loader/cli")
+const ahead = require("../dist/loader/cli/launch").hashAheadForCommand(argv, process.env);
+require("../dist/loader/cli/main")
   .main(argv, process, ahead)
   .then((code) => {
     process.exitCode = code;

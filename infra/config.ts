@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ContainerResources } from "./chart";
+import type { ContainerResources } from "./postgres/chart";
 
 /** The typed, checked configuration of one stack. */
 export interface StackConfig {

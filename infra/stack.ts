@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { dynamicProviderHost } from "./dynamic-host";
-import { GeneratedPassword } from "./password";
-import { PostgresDatabase } from "./postgres";
-import { SalesSeed } from "./seed-resource";
-import { validateCommand } from "./seed-errors";
-import type { SeedTarget } from "./seed-provider";
-import { RULE_IDS } from "../loader/validate";
+import { GeneratedPassword } from "./postgres/password";
+import { PostgresDatabase } from "./postgres/database";
+import { SalesSeed } from "./seed/resource";
+import { validateCommand } from "./seed/errors";
+import type { SeedTarget } from "./seed/types";
+import { RULE_IDS } from "../loader/rules/validate";
 
 // Pulumi's runner maps every stack through source maps (source-map-support), and the SDK takes a full stack for
 // each resource and each RPC promise: about 0.1 s of every program run (measured), for positions a CLI run never

@@ -1,5 +1,3 @@
-import { describeReject, type Reject } from "./report";
-
 export type LogLevel = "debug" | "info" | "warning" | "error";
 const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
 
@@ -80,9 +78,3 @@ export function createLogger(level: LogLevel = "info", out: NodeJS.WritableStrea
 }
 
 export const silentLogger: Logger = { enabled: () => false, debug() {}, info() {}, warning() {}, error() {} };
-
-/** Logs each rejected row as the spec's loader does, or nothing when warnings are off. */
-export function rejectLogger(logger: Logger): ((reject: Reject) => void) | undefined {
-  if (!logger.enabled("warning")) return undefined;
-  return (reject) => logger.warning(`Invalid sale: ${describeReject(reject)}`);
-}

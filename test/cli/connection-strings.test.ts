@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { freePort } from "../../loader/embedded";
+import { freePort } from "../../loader/embedded/server";
 import { cli, expectOneLineError, loadSample, validateArgs } from "../support/cli";
 import { SAMPLE_CSV, SAMPLE_RULES, scratchFiles } from "../support/files";
 
@@ -13,7 +13,7 @@ describe("sales-db load: connection strings, without a server", () => {
       run,
       1,
       new RegExp(
-        `could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/db within \\d\\.\\ds .*ECONNREFUSED`,
+        `could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/db within \\d+\\.\\ds .*ECONNREFUSED`,
       ),
     );
     expect(run.stderr).to.not.contain("secret-pw");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { closeSync, openSync, statSync, writeFileSync } from "node:fs";
-import { HASH_AHEAD_FROM } from "../../loader/hash-ahead";
+import { HASH_AHEAD_FROM } from "../../loader/cli/launch";
 import { cli, expectOneLineError, loadCsv, loadSample, salesCount } from "../support/cli";
 import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
 import { copying, loaderSessions, whileReading } from "../support/loading";

@@ -1,7 +1,7 @@
 import type { Client } from "pg";
-import { loadSales, type LoadOptions } from "../../loader/load";
-import type { LoadReport } from "../../loader/report";
-import { loadRules, type RuleSet } from "../../loader/rules";
+import { loadSales, type LoadOptions } from "../../loader/db/load";
+import type { LoadReport } from "../../loader/rules/report";
+import { loadRules, type RuleSet } from "../../loader/rules/rules-file";
 import { SAMPLE_RULES, scratchFiles, type Scratch } from "./files";
 import { createTestDatabase, type TestDatabase } from "./postgres";
 

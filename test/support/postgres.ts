@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { startEmbeddedPostgres, type EmbeddedServer } from "../../loader/embedded";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../../loader/embedded/server";
 
 /**
  * The PostgreSQL server the tests use: `DATABASE_URL` when set, else one embedded server started once for the run.

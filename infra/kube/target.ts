@@ -1,0 +1,32 @@
+// What a tunnel reaches, and the bounds of every phase of it: shared by the API client, the tunnel and each
+// forwarded connection.
+
+/** Which pod and port to forward, on which cluster (the kubeconfig's current context unless `context` is set). */
+export interface PodTarget {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly port: number;
+  readonly context?: string;
+}
+
+/** The bounds of every phase of a tunnel; the README's "Known limitations" quotes the defaults. */
+export interface TunnelLimits {
+  /** One request to the Kubernetes API: reading the pod, or the websocket handshake of a port-forward. */
+  readonly requestMs: number;
+  /** How long the pod may take to exist and become Ready: the only API state worth waiting for. */
+  readonly podReadyMs: number;
+  /** How often each forwarded connection pings the API. */
+  readonly heartbeatMs: number;
+  /**
+   * A connection is dead when, for this long, the API has neither taken the bytes we hand it nor (if it answered
+   * pings before) answered a ping.
+   */
+  readonly silenceMs: number;
+}
+
+export const TUNNEL_LIMITS: TunnelLimits = {
+  requestMs: 10_000,
+  podReadyMs: 120_000,
+  heartbeatMs: 5_000,
+  silenceMs: 20_000,
+};

@@ -1,0 +1,92 @@
+// A local port forwarded to a pod through the Kubernetes API (like `kubectl port-forward`, without kubectl), and
+// the bounds of every phase of it.
+import { createServer, type Server } from "node:net";
+import type WebSocket from "ws";
+import { SalesDbError } from "../../loader/errors";
+import { apiServer, kubeConfig, waitForReadyPod } from "./api";
+import { forwardConnection } from "./port-forward-connection";
+import { TUNNEL_LIMITS, type PodTarget, type TunnelLimits } from "./target";
+
+/** A local loopback port forwarded to a pod, like `kubectl port-forward`, but through the client library. */
+export interface Tunnel {
+  readonly host: string;
+  readonly port: number;
+  /** Where the tunnel goes, for messages: `pod sales-db-dev/postgres-0 through the Kubernetes API at https://…`. */
+  readonly description: string;
+  /** What the Kubernetes API or the pod last said went wrong, if anything. */
+  lastError(): string | undefined;
+  /** Set once the path through the API is dead or refused: waiting longer cannot help. */
+  failure(): SalesDbError | undefined;
+  /** Rejects with `failure()` as soon as it is set; never resolves. */
+  readonly broken: Promise<never>;
+  close(): Promise<void>;
+}
+
+/**
+ * Waits for the pod to be Ready, then listens on 127.0.0.1 (a free port) and forwards each connection to the
+ * pod's port through the API server's `pods/portforward` subresource. No kubectl subprocess.
+ *
+ * A refused, unauthorized or unreachable API fails at once, quoting the API; only a missing or unready pod is
+ * waited for. Each forwarded connection closes both of its sides when either side closes or fails, and is
+ * declared dead when the API stops answering pings and taking bytes (`limits.silenceMs`).
+ */
+export async function openPortForward(
+  target: PodTarget,
+  limits: TunnelLimits = TUNNEL_LIMITS,
+): Promise<Tunnel> {
+  const { k8s, config } = await kubeConfig(target.context);
+  const server = apiServer(config);
+  const where = `pod ${target.namespace}/${target.pod} through the Kubernetes API at ${server}`;
+  await waitForReadyPod(k8s, config, target, limits);
+
+  let lastError: string | undefined;
+  let failure: SalesDbError | undefined;
+  let fail: (error: SalesDbError) => void = () => undefined;
+  const broken = new Promise<never>((_resolve, reject) => (fail = reject));
+  broken.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
+  const connections = new Set<() => void>();
+  const markBroken = (message: string) => {
+    if (failure) return;
+    failure = new SalesDbError("kube_api", `the port-forward to ${where} ${message}`);
+    // Rejected before any socket is closed, so that a race sees the cause before the symptoms.
+    fail(failure);
+    for (const close of connections) close();
+  };
+
+  const url =
+    server.replace(/^http/, "ws").replace(/\/$/, "") +
+    `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}` +
+    `/portforward?ports=${target.port}`;
+  const options: WebSocket.ClientOptions = { handshakeTimeout: limits.requestMs };
+  await config.applyToHTTPSOptions(options);
+
+  const listener: Server = createServer((socket) => {
+    if (failure) return void socket.destroy();
+    const close = forwardConnection(socket, url, options, limits, {
+      onError: (message) => (lastError = message),
+      onBroken: markBroken,
+      onClosed: () => connections.delete(close),
+    });
+    connections.add(close);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = listener.address();
+  if (!address || typeof address === "string") throw new Error("port-forward listener has no TCP address");
+
+  return {
+    host: "127.0.0.1",
+    port: address.port,
+    description: where,
+    lastError: () => lastError,
+    failure: () => failure,
+    broken,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const close of connections) close();
+        listener.close(() => resolve());
+      }),
+  };
+}

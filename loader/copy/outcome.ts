@@ -1,0 +1,52 @@
+import { SalesDbError } from "../errors";
+import type { Input } from "../input/input";
+import type { RuleSet } from "../rules/rules-file";
+import { validateFile } from "./sales-stream";
+
+/**
+ * The rows the server says its COPY stored (pg-copy-streams' `rowCount`, from the command tag) must be the valid
+ * rows the encoder sent: a free integrity check, made before COMMIT.
+ */
+export function checkCopiedRows(copied: number, sent: number, file: string): void {
+  if (copied === sent) return;
+  throw new SalesDbError(
+    "copy_row_count",
+    `${file}: the database stored ${copied} rows where ${sent} valid rows were sent; nothing written`,
+    { file },
+  );
+}
+
+/**
+ * A row the database refused (a character its encoding cannot store, mostly) names the COPY row; the user needs
+ * the CSV line, found by validating the file again up to that row (error path only; a FIFO cannot be re-read).
+ */
+export async function copyError(
+  error: unknown,
+  input: Input,
+  options: { readonly file: string; readonly rules: RuleSet },
+): Promise<unknown> {
+  const copyRow = /\bCOPY [^,]+, line (\d+)/.exec(String((error as { where?: unknown }).where ?? ""))?.[1];
+  if (copyRow === undefined || !(error instanceof Error)) return error;
+  let line: number | undefined;
+  if (input.regular) {
+    let seen = 0;
+    const target = Number(copyRow);
+    await validateFile(
+      {
+        file: options.file,
+        rules: options.rules,
+        maxRejects: 0,
+        onValid: (at) => {
+          if (++seen === target) line = at;
+        },
+      },
+      input.stream(),
+    ).catch(() => undefined);
+  }
+  const at = line === undefined ? `${options.file} (valid row ${copyRow})` : `${options.file}:${line}`;
+  return new SalesDbError(
+    "db_error",
+    `${at}: the database refused this row: ${error.message}; nothing written`,
+    { file: options.file, line, cause: error },
+  );
+}

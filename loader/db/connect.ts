@@ -1,0 +1,120 @@
+import { Client } from "pg";
+import { describeTarget, parseConnectionString, redact, secretsOf } from "./connection-string";
+import { describe, SalesDbError } from "../errors";
+import { silentLogger, type Logger } from "../log";
+
+export interface ConnectOptions {
+  /** A libpq connection string: `postgresql://user:password@host:port/db?sslmode=…` or `host=… dbname=…`. */
+  readonly connectionString: string;
+  /** How long to keep retrying while the server is down or starting. Default 30 s. */
+  readonly waitTimeoutMs?: number;
+  /** Per-attempt connect timeout. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+// Errors a starting or restarting server gives: worth another try.
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+  "EPIPE",
+  "57P03", // cannot_connect_now: the database system is starting up
+  "53300", // too_many_connections
+]);
+const TRANSIENT_MESSAGES = /Connection terminated|timeout expired|server closed the connection/i;
+
+export function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") return TRANSIENT_CODES.has(code);
+  return error instanceof Error && TRANSIENT_MESSAGES.test(error.message);
+}
+
+/**
+ * Session settings that end an orphaned session promptly: the server polls a client it has not heard from
+ * (client_connection_check_interval, PostgreSQL 14+) and probes idle TCP connections, so a killed or lost
+ * loader does not keep its transaction and locks. Settings the server does not know are skipped.
+ */
+const SESSION_SETTINGS: readonly [string, string][] = [
+  ["client_connection_check_interval", "2000"],
+  ["tcp_keepalives_idle", "10"],
+  ["tcp_keepalives_interval", "5"],
+  ["tcp_keepalives_count", "3"],
+];
+
+/**
+ * Connects, retrying with capped exponential backoff while the server refuses or is still starting, for at most
+ * `waitTimeoutMs` in all (each attempt is cut to the time left). On timeout the error says where it tried, for
+ * how long, and the last thing it saw.
+ */
+export async function connectWithRetry(options: ConnectOptions): Promise<Client> {
+  const logger = options.logger ?? silentLogger;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 30_000;
+  const config = parseConnectionString(options.connectionString);
+  const target = describeTarget(options.connectionString);
+  const secrets = secretsOf(options.connectionString);
+  const started = Date.now();
+  const deadline = started + waitTimeoutMs;
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    const left = Math.max(1, deadline - Date.now());
+    const client = new Client({
+      ...config,
+      connectionTimeoutMillis: Math.min(
+        config.connectionTimeoutMillis ?? options.connectTimeoutMs ?? 5_000,
+        left,
+      ),
+      // A half-open connection (a port-forward that died) is noticed instead of hanging the load forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: config.application_name ?? "sales-db",
+    });
+    // A dropped connection is also reported through the pending query; without a listener it would crash the process.
+    client.on("error", (error) =>
+      logger.debug(`connection to ${target} lost: ${redact(describe(error), secrets)}`),
+    );
+    try {
+      await client.connect();
+      await client.query(
+        `SELECT set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
+          (_, i) => `($${2 * i + 1}, $${2 * i + 2})`,
+        ).join(", ")}) AS s(name, value) WHERE s.name IN (SELECT name FROM pg_settings)`,
+        SESSION_SETTINGS.flat(),
+      );
+      if (attempt > 1) logger.info(`Connected to ${target} after ${attempt} attempts`);
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const elapsed = Date.now() - started;
+      if (!isTransient(error)) throw connectError(error, target, secrets);
+      if (Date.now() >= deadline) {
+        throw new SalesDbError(
+          "db_unreachable",
+          `could not connect to PostgreSQL at ${target} within ${(elapsed / 1000).toFixed(1)}s ` +
+            `(${attempt} attempts); last error: ${redact(describe(error), secrets)}`,
+          { cause: error },
+        );
+      }
+      logger.debug(
+        `PostgreSQL at ${target} not ready (${redact(describe(error), secrets)}); retrying in ${delay} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, deadline - Date.now())));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+}
+
+function connectError(error: unknown, target: string, secrets: readonly string[]): SalesDbError {
+  const code = (error as { code?: unknown }).code;
+  const reason = redact(error instanceof Error ? error.message : String(error), secrets);
+  if (code === "28P01" || code === "28000") {
+    return new SalesDbError("db_auth", `PostgreSQL at ${target} refused the credentials: ${reason}`, {
+      cause: error,
+    });
+  }
+  return new SalesDbError("db_error", `cannot connect to PostgreSQL at ${target}: ${reason}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,79 @@
+import type { Client } from "pg";
+import { target, type Target } from "./bookkeeping";
+import { connectWithRetry, type ConnectOptions } from "./connect";
+import { SalesDbError } from "../errors";
+import { lockTimeoutMs } from "./lock-timeout";
+import type { TableName } from "./table-name";
+
+/** Where a loaded table is, and how long to wait for the lock on it. */
+export interface TableOptions extends ConnectOptions {
+  /** Target table, optionally schema-qualified. Default `sales`. */
+  readonly table?: string;
+  /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/** What a transaction's work returns: its result, and whether to COMMIT (else ROLLBACK). */
+export type Outcome<T> = { commit: boolean; result: T };
+
+/**
+ * One connection owns one transaction: BEGIN, the table's schema resolved, `work`, then COMMIT (or ROLLBACK when
+ * `work` says so or fails), and the connection is closed whatever happens. Every failure is a SalesDbError.
+ */
+export async function inTransaction<T>(
+  options: TableOptions,
+  name: TableName,
+  work: (client: Client, table: Target) => Promise<Outcome<T>>,
+): Promise<T> {
+  const client = await connectWithRetry(options);
+  let open = false;
+  try {
+    await client.query("BEGIN");
+    open = true;
+    // Every wait for a lock is bounded, the short tries of the swap included (locks.ts).
+    await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs(options)}`);
+    const table = await resolve(client, name);
+    const { commit, result } = await work(client, table);
+    await client.query(commit ? "COMMIT" : "ROLLBACK");
+    open = false;
+    return result;
+  } catch (error) {
+    if (open) await client.query("ROLLBACK").catch(() => undefined);
+    throw asDatabaseError(error, name);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The schema an unqualified name lands in, as CREATE TABLE would pick it. */
+async function resolve(client: Client, name: TableName): Promise<Target> {
+  if (name.schema !== null) return target(name.display, name.schema, name.name);
+  const result = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
+  const schema = result.rows[0]?.schema;
+  if (!schema || /^pg_/.test(schema)) {
+    throw new SalesDbError(
+      "usage",
+      `no schema to create ${name.display} in (the search_path names no usable schema); use --table schema.table`,
+    );
+  }
+  return target(name.display, schema, name.name);
+}
+
+function asDatabaseError(error: unknown, table: TableName): SalesDbError {
+  if (error instanceof SalesDbError) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const fail = (code: "db_error" | "db_lock_timeout", text: string) =>
+    new SalesDbError(code, text, { cause: error });
+  if (code === "55P03")
+    return fail("db_lock_timeout", `timed out waiting for a lock on ${table.display}: ${message}`);
+  if (code === "2BP01") {
+    return fail(
+      "db_error",
+      `cannot replace ${table.display}: other objects (views?) depend on it: ${message}`,
+    );
+  }
+  if (code === "3F000")
+    return fail("db_error", `cannot load ${table.display}: ${message}; create the schema first`);
+  return fail("db_error", `loading ${table.display} failed: ${message}`);
+}

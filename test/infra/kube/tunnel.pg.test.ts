@@ -1,0 +1,248 @@
+import { expect } from "chai";
+import { readFile, writeFile } from "node:fs/promises";
+import { Client } from "pg";
+import { withDatabase } from "../../../infra/seed/database";
+import type { SeedInputs } from "../../../infra/seed/types";
+import { describeKubeError } from "../../../infra/kube/api";
+import { TUNNEL_LIMITS, type TunnelLimits } from "../../../infra/kube/target";
+import { openPortForward } from "../../../infra/kube/tunnel";
+import { freePort } from "../../../loader/embedded/server";
+import { loadSales } from "../../../loader/db/load";
+import { loadRules } from "../../../loader/rules/rules-file";
+import { scratch, validRows } from "../../support/files";
+import { startFakeKubeApi, type FakeKubeApi } from "../../support/fake-kube-api";
+import { createTestDatabase, type TestDatabase } from "../../support/postgres";
+import { waitFor } from "../../support/wait";
+
+/** Short bounds, so that every failure shows within a test's time; the defaults are 10 s, 5 s and 20 s. */
+// Upper bounds on a failure's time sit far from what a correct tunnel takes and far below what the defect they
+// guard against would take (a 60 s wait, a 30 s query): a machine ten times slower passes, the defect does not.
+const FAR_BELOW_THE_WAIT = 30;
+const LIMITS: TunnelLimits = { requestMs: 1_000, podReadyMs: 2_000, heartbeatMs: 100, silenceMs: 1_000 };
+const TARGET = { namespace: "sales-db-test", pod: "postgres-0", port: 5432 };
+
+/** The seed's view of the test database, reached through a port-forward to TARGET. */
+function seedThroughApi(db: TestDatabase, waitTimeoutSeconds = 5) {
+  const url = new URL(db.url);
+  const seed: Pick<SeedInputs, "target" | "database" | "user" | "waitTimeoutSeconds"> = {
+    target: { mode: "port-forward", ...TARGET, secretName: "postgres-auth", secretKey: "postgres-password" },
+    database: db.name,
+    user: decodeURIComponent(url.username),
+    waitTimeoutSeconds,
+  };
+  return { seed, password: decodeURIComponent(url.password) };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<{ error: Error; seconds: number }> {
+  const started = Date.now();
+  const error = await promise.then(
+    () => new Error("expected a failure"),
+    (e: Error) => e,
+  );
+  return { error, seconds: (Date.now() - started) / 1000 };
+}
+
+describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", () => {
+  let db: TestDatabase;
+  let api: FakeKubeApi;
+  let previousKubeconfig: string | undefined;
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    const url = new URL(db.url);
+    api = await startFakeKubeApi({ host: url.hostname, port: Number(url.port) });
+    previousKubeconfig = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfig;
+  });
+  afterEach(async () => {
+    if (previousKubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previousKubeconfig;
+    await api.close();
+    await db.drop();
+  });
+
+  it("forwards a connection to the pod's database", async () => {
+    const { seed, password } = seedThroughApi(db);
+    const rows = await withDatabase(seed, password, async ({ connectionString }) => {
+      const client = new Client({ connectionString });
+      await client.connect();
+      try {
+        return (await client.query<{ n: number }>("SELECT 1 AS n")).rows;
+      } finally {
+        await client.end();
+      }
+    });
+    expect(rows).to.deep.equal([{ n: 1 }]);
+  });
+
+  it("an API that refuses the connection fails at once, quoting the API's error", async () => {
+    const closedPort = await freePort();
+    const kubeconfig = await readFile(api.kubeconfig, "utf8");
+    await writeFile(api.kubeconfig, kubeconfig.replace(/:\d+'/, `:${closedPort}'`));
+    const { error, seconds } = await failureOf(
+      openPortForward(TARGET, { ...TUNNEL_LIMITS, podReadyMs: 60_000 }),
+    );
+    expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+    expect(error.message).to.contain(`the Kubernetes API at http://127.0.0.1:${closedPort}`);
+    expect(error.message).to.contain(`ECONNREFUSED 127.0.0.1:${closedPort}`);
+    expect(error.message).to.not.contain("[object Object]");
+    expect(error.message).to.not.contain("PostgreSQL");
+  });
+
+  it("an API that refuses the credentials fails at once with its status and message", async () => {
+    api.refuseWith = 401;
+    const { error, seconds } = await failureOf(
+      openPortForward(TARGET, { ...TUNNEL_LIMITS, podReadyMs: 60_000 }),
+    );
+    expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+    expect(error.message).to.contain("HTTP 401: Unauthorized");
+    expect(error.message).to.contain("check the credentials of kubeconfig context fake");
+  });
+
+  it("an API that takes the request and never answers fails after one request's bound", async () => {
+    api.hang = true;
+    const { error, seconds } = await failureOf(openPortForward(TARGET, { ...LIMITS, podReadyMs: 60_000 }));
+    expect(seconds).to.be.within(0.9, FAR_BELOW_THE_WAIT);
+    expect(error.message).to.match(
+      /^the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within 1s \(kubeconfig context fake\): check that the cluster is running$/,
+    );
+  });
+
+  it("an API that forbids the port-forward fails within seconds, quoting the API, not after the wait timeout", async () => {
+    api.refusePortForwardWith = 403;
+    const { seed, password } = seedThroughApi(db, 60);
+    const rules = await loadRules("data/config.yaml");
+    const { error, seconds } = await failureOf(
+      withDatabase(
+        seed,
+        password,
+        (connection) => loadSales({ ...connection, file: "data/sales.csv", rules }),
+        LIMITS,
+      ),
+    );
+    expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+    expect(error.message).to.match(
+      /^the port-forward to pod sales-db-test\/postgres-0 through the Kubernetes API at \S+ was refused \(HTTP 403: fake refusal 403\)/,
+    );
+  });
+
+  it("a pod that is not Ready is waited for, then named with its state", async () => {
+    api.pod = { phase: "Pending", ready: false };
+    const { error, seconds } = await failureOf(openPortForward(TARGET, LIMITS));
+    expect(seconds).to.be.within(1.5, FAR_BELOW_THE_WAIT);
+    expect(error.message).to.equal(
+      "pod sales-db-test/postgres-0 is not Ready after 2s (phase Pending): " +
+        "see kubectl -n sales-db-test describe pod postgres-0",
+    );
+  });
+
+  it("a pod that becomes Ready while we wait is reached", async () => {
+    api.pod = undefined;
+    setTimeout(() => (api.pod = { phase: "Running", ready: true }), 600);
+    const tunnel = await openPortForward(TARGET, LIMITS);
+    await tunnel.close();
+  });
+
+  it("closes the local connection when the API drops the forward, so the client never waits on a dead stream", async () => {
+    const tunnel = await openPortForward(TARGET, LIMITS);
+    try {
+      const url = new URL(db.url);
+      const client = new Client({
+        host: tunnel.host,
+        port: tunnel.port,
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database: db.name,
+      });
+      client.on("error", () => undefined);
+      await client.connect();
+      api.dropAll();
+      const { error, seconds } = await failureOf(client.query("SELECT pg_sleep(30)"));
+      expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+      expect(error.message).to.match(/Connection terminated/);
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  for (const answersPings of [true, false]) {
+    it(`a frozen API during a load fails within the bound, leaves no backend, and keeps the old rows (${answersPings ? "an API that answers pings" : "one that does not: the bytes it stops taking tell"})`, async function () {
+      this.timeout(90_000);
+      if (!answersPings) {
+        await api.close();
+        const url = new URL(db.url);
+        api = await startFakeKubeApi({ host: url.hostname, port: Number(url.port) }, { answersPings });
+        process.env.KUBECONFIG = api.kubeconfig;
+      }
+      const files = await scratch();
+      try {
+        const rules = await loadRules("data/config.yaml");
+        const small = await files.write("small.csv", validRows(3));
+        await loadSales({ connectionString: db.url, file: small, rules });
+        // Far more than the loopback's socket buffers hold (several MB each way): the API stops taking bytes
+        // while the COPY still has some to send, however the kernel sized its buffers on a busy machine.
+        const large = await files.write("large.csv", validRows(2_000_000));
+        api.freezeAfterBytes = 1 << 20;
+        const { seed, password } = seedThroughApi(db);
+        const { error, seconds } = await failureOf(
+          withDatabase(
+            seed,
+            password,
+            (connection) => loadSales({ ...connection, file: large, rules }),
+            LIMITS,
+          ),
+        );
+        expect(error.message).to.match(
+          /^the port-forward to pod sales-db-test\/postgres-0 through the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ stopped answering: no reply to pings and no bytes moved for \d+s/,
+        );
+        expect(error.message).to.contain(
+          "the table keeps its old rows: run pulumi up again once the cluster answers",
+        );
+        // Without the bound, the load would wait on the frozen API until the test's own timeout.
+        expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+        // The API comes back (here: goes away for good), its connections close, and PostgreSQL rolls back.
+        await api.close();
+        await waitFor(
+          async () =>
+            (
+              await db.query<{ n: number }>(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
+              )
+            )[0]?.n === 0,
+          10_000,
+        );
+        expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+      } finally {
+        await files.cleanup();
+      }
+    });
+  }
+
+  it("a password the database refuses names the pod and the fix, never the tunnel's port", async () => {
+    const { seed } = seedThroughApi(db);
+    const rules = await loadRules("data/config.yaml");
+    const { error } = await failureOf(
+      withDatabase(seed, "wrong-password", (connection) =>
+        loadSales({ ...connection, file: "data/sales.csv", rules }),
+      ),
+    );
+    expect(error.message).to.match(
+      /^PostgreSQL in pod sales-db-test\/postgres-0 refused the password of user \w+/,
+    );
+    expect(error.message).to.contain("kubectl -n sales-db-test exec -it postgres-0 -- psql -U");
+    expect(error.message).to.not.match(/127\.0\.0\.1:\d+/);
+    expect(error.message).to.not.contain("wrong-password");
+  });
+
+  it("describes API errors of every shape in one line, never as [object Object]", () => {
+    expect(
+      describeKubeError({ code: 403, body: '{"kind":"Status","message":"pods is forbidden"}' }),
+    ).to.equal("HTTP 403: pods is forbidden");
+    expect(describeKubeError({ type: "error", message: "connect ECONNREFUSED 127.0.0.1:1" })).to.equal(
+      "connect ECONNREFUSED 127.0.0.1:1",
+    );
+    expect(describeKubeError({ error: new Error("getaddrinfo ENOTFOUND api\nstack") })).to.equal(
+      "getaddrinfo ENOTFOUND api",
+    );
+    expect(describeKubeError({ some: "object" })).to.equal('{"some":"object"}');
+  });
+});

@@ -1,0 +1,113 @@
+import { expect } from "chai";
+import { createWriteStream } from "node:fs";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { SalesDbError } from "../../../loader/errors";
+import { rejectsWith } from "../../support/errors";
+import { csv, SAMPLE_CSV, validRows } from "../../support/files";
+import { copying, loadFixture, loaderSessions, whileReading } from "../../support/loading";
+import type { TestDatabase } from "../../support/postgres";
+import { waitFor } from "../../support/wait";
+
+describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () => {
+  const t = loadFixture();
+
+  it("keeps the previous rows when the connection is killed mid-load", async () => {
+    await t.load(SAMPLE_CSV);
+    const big = await t.files.write("big.csv", validRows(300_000));
+    const loading = t.load(big).catch((e: unknown) => e);
+    await waitFor(() => copying(t.db));
+    await t.db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()",
+    );
+    expect(await loading).to.be.instanceOf(SalesDbError);
+    expect(await t.rows()).to.have.length(3);
+  });
+
+  it("readers see the old rows or the new rows during a load, never an empty or partial table", async () => {
+    await t.load(SAMPLE_CSV);
+    const big = await t.files.write("readers.csv", validRows(200_000));
+    let done = false;
+    const counts = new Set<number>();
+    const count = async () =>
+      Number((await t.db.query<{ n: string }>("SELECT count(*) AS n FROM sales"))[0]?.n);
+    const loading = t.load(big).finally(() => (done = true));
+    while (!done) counts.add(await count());
+    await loading;
+    counts.add(await count());
+    expect([...counts].sort((a, b) => a - b)).to.deep.equal([3, 200_000]);
+  });
+
+  it("serializes two concurrent loads and ends with exactly one file's rows", async () => {
+    const a = await t.files.write("a.csv", validRows(50_000));
+    const b = await t.files.write("b.csv", csv("Halal Only,10,1"));
+    const [ra, rb] = await Promise.all([t.load(a), t.load(b)]);
+    const [count] = await t.db.query<{ n: string }>("SELECT count(*) AS n FROM sales");
+    const [meta] = await t.db.query<{ sha256: string }>(
+      "SELECT sha256 FROM sales_db_seeds WHERE table_name = 'sales'",
+    );
+    const winner = [ra, rb].find((r) => r.sha256 === meta?.sha256);
+    expect(winner, "the recorded hash is one of the two loads").to.not.equal(undefined);
+    expect(Number(count?.n)).to.equal(winner?.valid);
+  });
+
+  it("never makes readers wait while a load waits for the table", async () => {
+    await t.load(SAMPLE_CSV);
+    const changed = await t.files.write("locks.csv", csv("Halal Tea,12.50,4"));
+    const report = await whileReading(t.db, async (holder) => {
+      const loading = t.load(changed, { lockTimeoutMs: 20_000 });
+      await waitFor(async () => (await loaderSessions(t.db, "l.locktype = 'advisory' AND l.granted")) > 0);
+      for (let i = 0; i < 5; i++) {
+        // The server's lock_timeout bounds the reader's wait for a lock, and nothing else it does: a reader
+        // queued behind the loader fails here, a slow machine does not.
+        await readerWithTimeout(t.db, 1_000);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      await holder.query("COMMIT");
+      return loading;
+    });
+    expect(report).to.include({ changed: true, loaded: 1 });
+  });
+
+  it("a lock timeout names the session holding the table and how to end it", async () => {
+    await t.load(SAMPLE_CSV);
+    const changed = await t.files.write("timeout.csv", csv("Halal Tea,12.50,4"));
+    await whileReading(t.db, async (holder) => {
+      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+      await rejectsWith(t.load(changed, { lockTimeoutMs: 700 }), {
+        code: "db_lock_timeout",
+        message: new RegExp(
+          `held by pid ${pid} \\(application "report-job", user \\w+, idle in transaction since [^)]+\\); end it with SELECT pg_terminate_backend\\(${pid}\\)`,
+        ),
+      });
+    });
+    expect(await t.rows()).to.have.length(3);
+  });
+
+  it("takes no lock while reading the file: a slow input does not stop another load", async () => {
+    await t.load(SAMPLE_CSV);
+    const stalled = new PassThrough();
+    stalled.write(csv("Halal Slow,10,1"));
+    // A load whose input never ends, and another one that must get through meanwhile.
+    const fifo = await t.files.fifo("stalled.csv");
+    const writer = pipeline(stalled, createWriteStream(fifo)); // opening it for writing unblocks the reader
+    const slow = t.load(fifo, { lockTimeoutMs: 20_000 }).catch((e: unknown) => e);
+    await waitFor(async () => (await loaderSessions(t.db, "a.query LIKE 'COPY%'")) > 0);
+    const other = await t.files.write("other.csv", csv("Halal Fast,10,1"));
+    expect(await t.load(other, { lockTimeoutMs: 5_000 })).to.include({ changed: true });
+    stalled.end();
+    await writer;
+    expect(await slow).to.include({ changed: true, loaded: 1 });
+  });
+});
+
+/** A plain SELECT that fails if it has to wait longer than `timeoutMs` for a lock. */
+async function readerWithTimeout(db: TestDatabase, timeoutMs: number): Promise<void> {
+  const client = await db.connect("test-reader");
+  try {
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    await client.query("SELECT count(*) FROM sales");
+  } finally {
+    await client.end();
+  }
+}
