@@ -157,7 +157,10 @@ export function secretsOf(connectionString: string, env: NodeJS.ProcessEnv = pro
   } catch {
     // a malformed string: the patterns below still find its password
   }
+  // A malformed URL's password: up to the first `@`, and (a password whose `@ : /` were not percent-encoded) up
+  // to the last one, since no host holds an `@`.
   add(/^\s*[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@/\s]*)@/i.exec(connectionString)?.[1]);
+  add(/^\s*[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(\S*)@/i.exec(connectionString)?.[1]);
   for (const match of connectionString.matchAll(/password\s*=\s*('(?:\\.|[^'\\])*'?|[^\s&]+)/gi)) {
     const raw = match[1] as string;
     add(raw);

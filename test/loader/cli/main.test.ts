@@ -1,28 +1,9 @@
 import { expect } from "chai";
-import { Writable } from "node:stream";
-import { EXIT, main } from "../../../loader/cli/main";
+import { EXIT } from "../../../loader/cli/main";
+import { runMain } from "../../support/in-process";
 import { SAMPLE_CSV, SAMPLE_RULES } from "../../support/files";
 
-/** A stream that keeps what is written to it, or throws `failure` on every write. */
-function sink(failure?: Error) {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      if (failure) throw failure;
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join("") };
-}
-
-/** Runs the command in-process; stdout throws `failure` on write when given. */
-async function run(argv: string[], failure?: Error) {
-  const stdout = sink(failure);
-  const stderr = sink();
-  const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, env: {} });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const run = (argv: string[], failure?: Error) => runMain(argv, {}, failure);
 
 const validate = ["validate", "--csv", SAMPLE_CSV, "--rules", SAMPLE_RULES, "-q"];
 
