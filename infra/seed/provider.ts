@@ -98,12 +98,32 @@ function whereTo(seed: Pick<SeedInputs, "target" | "database" | "table">): strin
   ]);
 }
 
-/** `diff`: an update exactly when `up` would load (see `loadReasons`); never a replace. */
+/**
+ * Settings that load nothing but that `read` and `delete` take from the state's outputs: an unchanged seed keeps
+ * its old outputs, so without an update `pulumi destroy` would drop a table the stack now says to keep.
+ */
+function settingChanges(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
+  const secretOf = (seed: SeedInputs | SeedOutputs) =>
+    seed.target.mode === "port-forward" ? `${seed.target.secretName}/${seed.target.secretKey}` : "";
+  const changed: string[] = [];
+  if ((olds.keepTableOnDelete ?? false) !== (news.keepTableOnDelete ?? false))
+    changed.push("keepTableOnDelete");
+  if (olds.waitTimeoutSeconds !== news.waitTimeoutSeconds) changed.push("waitTimeoutSeconds");
+  if (olds.maxRejectedShare !== news.maxRejectedShare) changed.push("maxRejectedShare");
+  if (secretOf(olds) !== secretOf(news)) changed.push("the password's Secret");
+  return changed;
+}
+
+/**
+ * `diff`: an update when `up` would load (see `loadReasons`), or when a setting the outputs must follow changed
+ * (see `settingChanges`); never a replace.
+ */
 export function diffSeed(
   olds: SeedOutputs,
   news: SeedInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-  return { changes: loadReasons(olds, news).length > 0, replaces: [], deleteBeforeReplace: false };
+  const changes = loadReasons(olds, news).length > 0 || settingChanges(olds, news).length > 0;
+  return { changes, replaces: [], deleteBeforeReplace: false };
 }
 
 /** `create`: loads the valid rows. */
@@ -114,9 +134,15 @@ export async function createSeed(inputs: SeedInputs): Promise<{ id: string; outs
 
 /**
  * `update`: reloads (a no-op when the rows are the same), then drops the old table if the seed moved. The drop is
- * scoped to the old owner token, so a "move" that reaches the same table under another name keeps its rows.
+ * scoped to the old owner token, so a "move" that reaches the same table under another name keeps its rows. A
+ * change of settings alone only updates the outputs.
  */
 export async function updateSeed(olds: SeedOutputs, news: SeedInputs): Promise<{ outs: SeedOutputs }> {
+  if (loadReasons(olds, news).length === 0) {
+    // Only settings changed: the table holds these rows already, and the database is not even reached.
+    const { password: _secret, ...settings } = news;
+    return { outs: { ...settings, validation: olds.validation, rowCount: olds.rowCount, owner: olds.owner } };
+  }
   const outs = await applySeed(news);
   if (seedId(olds) !== seedId(news)) {
     await dropOwnedTable(olds, olds.user === news.user ? news.password : undefined);
