@@ -23,7 +23,10 @@ export async function lockLoads(client: Client, table: Target, deadline: number)
   await boundWaits(client, deadline);
 }
 
-/** Takes ACCESS EXCLUSIVE on the table (when it exists) for the swap, trying for at most TRY_MS at a time. */
+/**
+ * Takes ACCESS EXCLUSIVE on the table (when it exists) for the swap, trying for at most TRY_MS at a time. A table
+ * dropped meanwhile is no longer there to lock: the swap then creates it.
+ */
 export async function lockTable(client: Client, table: Target, deadline: number): Promise<void> {
   await poll(client, table, deadline, async () => {
     await client.query("SAVEPOINT sales_db_lock");
@@ -38,7 +41,9 @@ export async function lockTable(client: Client, table: Target, deadline: number)
       await client.query("RELEASE SAVEPOINT sales_db_lock");
       return true;
     } catch (error) {
-      if ((error as { code?: unknown }).code !== "55P03") throw error;
+      // 55P03: the try timed out. 42P01: the table was dropped while we waited for it (the next try finds it gone).
+      const code = (error as { code?: unknown }).code;
+      if (code !== "55P03" && code !== "42P01") throw error;
       await client.query("ROLLBACK TO SAVEPOINT sales_db_lock");
       return false;
     }

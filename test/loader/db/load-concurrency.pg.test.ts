@@ -84,6 +84,35 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
     expect(await t.rows()).to.have.length(3);
   });
 
+  it("a table dropped by another session while the load streams: the load swaps its rows in all the same", async () => {
+    await t.load(SAMPLE_CSV);
+    const big = await t.files.write("dropped.csv", validRows(300_000));
+    const loading = t.load(big);
+    await waitFor(() => copying(t.db));
+    await t.db.query("DROP TABLE sales");
+    expect(await loading).to.include({ changed: true, loaded: 300_000 });
+    expect(await t.rows()).to.have.length(300_000);
+    // The bookkeeping names the new table: the same file again is known, and nothing is written.
+    expect(await t.load(big)).to.include({ changed: false, loaded: 0 });
+  });
+
+  it("a drop that holds the table while the load waits to swap: the load completes once the drop commits", async () => {
+    await t.load(SAMPLE_CSV);
+    const changed = await t.files.write("after-drop.csv", csv("Halal Tea,12.50,4"));
+    const dropper = await t.db.connect("dropper");
+    try {
+      await dropper.query("BEGIN; DROP TABLE sales");
+      const loading = t.load(changed, { lockTimeoutMs: 30_000 });
+      // The load waits on the dropped table's lock (each try is short: readers are never queued behind it).
+      await waitFor(async () => (await loaderSessions(t.db, "a.wait_event_type = 'Lock'")) > 0);
+      await dropper.query("COMMIT");
+      expect(await loading).to.include({ changed: true, loaded: 1 });
+    } finally {
+      await dropper.end();
+    }
+    expect(await t.rows()).to.deep.equal([{ product: "Halal Tea", price: 12.5, quantity: 4 }]);
+  });
+
   it("takes no lock while reading the file: a slow input does not stop another load", async () => {
     await t.load(SAMPLE_CSV);
     const stalled = new PassThrough();
