@@ -58,14 +58,14 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
   const started = Date.now();
   const deadline = started + waitTimeoutMs;
   let delay = 100;
+  const connectTimeoutMs = config.connectionTimeoutMillis ?? options.connectTimeoutMs ?? 5_000;
+  // What the server or the network last answered, not counting attempts cut short by the deadline.
+  let lastAnswer: unknown = undefined;
   for (let attempt = 1; ; attempt++) {
     const left = Math.max(1, deadline - Date.now());
     const client = new Client({
       ...config,
-      connectionTimeoutMillis: Math.min(
-        config.connectionTimeoutMillis ?? options.connectTimeoutMs ?? 5_000,
-        left,
-      ),
+      connectionTimeoutMillis: Math.min(connectTimeoutMs, left),
       // A half-open connection (a port-forward that died) is noticed instead of hanging the load forever.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -89,12 +89,20 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
       await client.end().catch(() => undefined);
       const elapsed = Date.now() - started;
       if (!isTransient(error)) throw connectError(error, target, secrets);
+      // An attempt cut short by the deadline only ran out of time: the last real answer says more.
+      const cutShort =
+        left < connectTimeoutMs && error instanceof Error && error.message === "timeout expired";
+      if (!cutShort) lastAnswer = error;
       if (Date.now() >= deadline) {
+        const last =
+          lastAnswer === undefined || lastAnswer === error
+            ? describe(error)
+            : `${describe(lastAnswer)}, then no answer in the time left`;
         throw new SalesDbError(
           "db_unreachable",
           `could not connect to PostgreSQL at ${target} within ${(elapsed / 1000).toFixed(1)}s ` +
-            `(${attempt} attempts); last error: ${redact(describe(error), secrets)}`,
-          { cause: error },
+            `(${attempt} attempts); last error: ${redact(last, secrets)}`,
+          { cause: lastAnswer ?? error },
         );
       }
       logger.debug(

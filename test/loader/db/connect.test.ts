@@ -19,7 +19,7 @@ describe("connect, without a server", () => {
       {
         code: "db_unreachable",
         message: new RegExp(
-          `^could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/x within \\d+\\.\\ds \\(\\d+ attempts\\); last error: ECONNREFUSED$`,
+          `^could not connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/x within \\d+\\.\\ds \\(\\d+ attempts\\); last error: ECONNREFUSED(, then no answer in the time left)?$`,
         ),
       },
     );
@@ -27,6 +27,25 @@ describe("connect, without a server", () => {
     const [, seconds, attempts] = /within ([\d.]+)s \((\d+) attempts\)/.exec(error.message)!;
     expect(Number(seconds)).to.be.at.least(0.4);
     expect(Number(attempts)).to.be.at.least(2);
+  });
+
+  it("names the last real answer, not an attempt the deadline cut short", async () => {
+    const port = await freePort();
+    // Refused at first; then a server that takes connections and never answers, so that every later attempt
+    // runs out of the time left (under the 5 s connect timeout).
+    const silent = createServer(() => undefined);
+    const opened = new Promise((resolve) => setTimeout(resolve, 300)).then(
+      () => new Promise<void>((resolve) => silent.listen(port, "127.0.0.1", resolve)),
+    );
+    try {
+      await rejectsWith(
+        connectWithRetry({ connectionString: `postgres://u:p@127.0.0.1:${port}/x`, waitTimeoutMs: 3_000 }),
+        { code: "db_unreachable", message: /; last error: ECONNREFUSED, then no answer in the time left$/ },
+      );
+    } finally {
+      await opened;
+      silent.close();
+    }
   });
 
   it("honours the wait timeout against a server that accepts and never answers", async () => {
