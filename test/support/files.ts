@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -57,4 +58,9 @@ export function validRows(count: number, header = "product,price,quantity\n"): s
   const lines = [header];
   for (let i = 0; i < count; i++) lines.push(`Halal Item ${i},${10 + (i % 1000)}.50,${1 + (i % 100)}\n`);
   return lines.join("");
+}
+
+/** The sha256 of `bytes`, in hex, as the loader reports it. */
+export function sha256(bytes: Buffer | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -1,23 +1,19 @@
 import { expect } from "chai";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { hashAhead } from "../../../loader/input/hash-ahead";
 import { openInput } from "../../../loader/input/input";
-import { scratch } from "../../support/files";
+import { scratchFiles, sha256 } from "../../support/files";
 import { waitFor } from "../../support/wait";
 
-const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
-
 describe("hash ahead (a child process)", () => {
-  let files: Awaited<ReturnType<typeof scratch>>;
-  before(async () => (files = await scratch()));
-  after(() => files.cleanup());
+  const scratchDir = scratchFiles();
 
   it("hashes the file and says which file it hashed: inode, size, modification time", async () => {
     const bytes = randomBytes((9 << 20) + 7); // across several of its 4 MiB reads
-    const file = await files.write("a.bin", bytes);
+    const file = await scratchDir().write("a.bin", bytes);
     const found = await hashAhead(file).answer;
     const stats = statSync(file);
     expect(found).to.deep.equal({
@@ -30,14 +26,14 @@ describe("hash ahead (a child process)", () => {
   });
 
   it("gives up, with null, when stopped, and when the file cannot be read", async () => {
-    const ahead = hashAhead(await files.write("b.bin", randomBytes(9 << 20)));
+    const ahead = hashAhead(await scratchDir().write("b.bin", randomBytes(9 << 20)));
     ahead.stop(); // long before the child could have hashed 9 MiB
     expect(await ahead.answer).to.equal(null);
-    expect(await hashAhead(`${files.dir}/missing.csv`).answer).to.equal(null);
+    expect(await hashAhead(`${scratchDir().dir}/missing.csv`).answer).to.equal(null);
   });
 
   it("ends its child when the command that started it exits first", async () => {
-    const big = `${files.dir}/huge.csv`;
+    const big = `${scratchDir().dir}/huge.csv`;
     writeFileSync(big, "");
     truncateSync(big, 8 * 2 ** 30); // sparse: seconds of hashing
     // A command that starts the hash and exits at once, as a failing `load` would.
@@ -60,7 +56,7 @@ describe("hash ahead (a child process)", () => {
 
   it("is used by the input only when it is of the very file opened", async () => {
     const first = randomBytes(1 << 20);
-    const file = await files.write("c.bin", first);
+    const file = await scratchDir().write("c.bin", first);
     const ahead = hashAhead(file);
     await ahead.answer;
     // Same path and size, other bytes, a later modification time: another file for the input.
