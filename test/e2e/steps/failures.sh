@@ -13,7 +13,7 @@ e2e_pulumi() {
 }
 e2e_config() { timeout -k 10 60 pulumi --cwd "$ROOT" --non-interactive config "$@" --stack e2e --config-file "$WORK/Pulumi.e2e.yaml"; }
 
-# The seeder's bounds (infra/tunnel.ts): a frozen API is declared dead after 20 s of silence, checked every 5 s.
+# The seeder's bounds (infra/kube/target.ts): a frozen API is declared dead after 20 s of silence, checked every 5 s.
 TUNNEL_DEAD_AFTER=25
 
 # failing_preview NAME KEY VALUE EXPECTED: with KEY=VALUE the preview must fail within 30 s, saying EXPECTED.
