@@ -58,6 +58,20 @@ module.exports = {
       to: { path: "^infra/(seed|postgres)/|^infra/[^/]+\\.ts$" },
     },
     {
+      name: "kube-access-uses-only-loader-errors",
+      severity: "error",
+      comment: "Reaching the cluster needs the loader's error type and nothing else of it.",
+      from: { path: "^infra/kube/" },
+      to: { path: "^loader/", pathNot: "^loader/errors\\.ts$" },
+    },
+    {
+      name: "components-are-independent",
+      severity: "error",
+      comment: "The release and the seed meet only in the program, which wires one's outputs to the other.",
+      from: { path: "^infra/(postgres|seed)/" },
+      to: { path: "^infra/(postgres|seed)/", pathNot: "$1" },
+    },
+    {
       name: "components-know-no-program",
       severity: "error",
       comment: "The program (index, stack, config) composes the components; they do not import it.",

@@ -97,7 +97,7 @@ function apiFailure(
   const status = httpStatus(error);
   const hint =
     status === 401 || status === 403
-      ? `check the credentials of kubeconfig context ${context} and its RBAC (get pods, create pods/portforward)`
+      ? `check the credentials of kubeconfig context ${context} and its RBAC (get pods; get and create pods/portforward)`
       : `check that the cluster of kubeconfig context ${context} is running and reachable`;
   return `the Kubernetes API at ${server} refused or failed the request: ${describeKubeError(error)}; ${hint}`;
 }

@@ -90,7 +90,7 @@ export function forwardConnection(
       if (status === 404 || status >= 500) events.onError(message);
       else {
         events.onBroken(
-          `was refused (${message}): check the kubeconfig's credentials and RBAC (create pods/portforward)`,
+          `was refused (${message}): check the kubeconfig's credentials and RBAC (get and create pods/portforward)`,
         );
       }
       abandon();

@@ -1,4 +1,4 @@
-// Its own module so that the command line's parser can use it without loading pg (see cli.ts).
+// Its own module so that the command line's parser can use it without loading pg (see cli/options.ts).
 
 /** The longest lock wait PostgreSQL accepts (lock_timeout is an int of milliseconds). */
 export const MAX_LOCK_TIMEOUT_MS = 2_147_483_647;

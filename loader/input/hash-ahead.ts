@@ -14,7 +14,7 @@ const HASH_CHILD = join(projectRoot(), "dist", "loader", "input", "hash-child.js
 
 /**
  * Hashes `file` in a child process, so that the command can load its modules (pg, yaml, the loader: about 0.1 s),
- * read its rules and connect meanwhile: an unchanged reload needs nothing else (README, Performance). A process,
+ * read its rules and connect meanwhile: an unchanged reload needs nothing else (docs/decisions.md). A process,
  * not a worker thread: a thread's memory stays in the command's (a full load peaked 15 to 30 MB higher), while the
  * child has exited before a load's memory peaks. Any failure gives null, never an error, and the command hashes the
  * file itself. Neither the child nor its pipes keep the command alive, and the child ends when the command does.

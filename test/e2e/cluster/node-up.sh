@@ -4,7 +4,7 @@
 # with host-local addresses and no route off the bridge; images come only from the local OCI archives of
 # ../image/build.sh (there is no registry). Everything lives under $E2E_WORKDIR/node; node-down.sh removes it.
 #
-# The machine facts this follows (see the README's Testing section):
+# The machine facts this follows (see test/e2e/cluster/README.md and docs/testing.md):
 # - no CAP_SYS_RESOURCE: runc may not lower oom_score_adj, so containerd's CRI restricts it and kubelet uses 0;
 # - cgroup v1: cgroupfs driver on both sides, failCgroupV1 false; swap is tolerated (failSwapOn false);
 # - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address.

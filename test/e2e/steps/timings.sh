@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The speed figures the README quotes, measured on the e2e stack (printed, never asserted: the machine is shared).
+# The speed figures docs/performance.md quotes, measured on the e2e stack (printed, never asserted: the machine is shared).
 # Sourced by run.sh after failures.sh, whose e2e_pulumi, e2e_config and large_csv it uses.
 
 # seconds_since START: wall time since START (from `date +%s.%N`), to a hundredth of a second.
