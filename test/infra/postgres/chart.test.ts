@@ -125,16 +125,56 @@ renderTests(
 
     it("runs as 999 without privileges, capabilities or a service-account token", () => {
       expect(pod().automountServiceAccountToken).to.equal(false);
-      expect(pod().securityContext).to.include({
+      expect(pod().securityContext).to.deep.equal({
         runAsNonRoot: true,
         runAsUser: 999,
         runAsGroup: 999,
         fsGroup: 999,
+        fsGroupChangePolicy: "OnRootMismatch",
+        seccompProfile: { type: "RuntimeDefault" },
       });
       expect(container().securityContext).to.deep.equal({
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },
       });
+    });
+
+    it("meets the restricted Pod Security Standard, which the namespace the program creates enforces", () => {
+      const spec = pod();
+      const violations: string[] = [];
+      for (const key of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[key]) violations.push(key);
+      const seccomp = (spec.securityContext?.seccompProfile?.type ?? "") as string;
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const sc = c.securityContext ?? {};
+        if (sc.privileged) violations.push(`${c.name}: privileged`);
+        if (sc.allowPrivilegeEscalation !== false) violations.push(`${c.name}: allowPrivilegeEscalation`);
+        const drops = (sc.capabilities?.drop ?? []) as string[];
+        if (!drops.includes("ALL")) violations.push(`${c.name}: capabilities not dropped`);
+        const adds = (sc.capabilities?.add ?? []) as string[];
+        if (adds.some((cap) => cap !== "NET_BIND_SERVICE")) violations.push(`${c.name}: capabilities added`);
+        if ((sc.runAsNonRoot ?? spec.securityContext?.runAsNonRoot) !== true)
+          violations.push(`${c.name}: root`);
+        if (sc.runAsUser === 0 || spec.securityContext?.runAsUser === 0) violations.push(`${c.name}: uid 0`);
+        const own = (sc.seccompProfile?.type ?? seccomp) as string;
+        if (!["RuntimeDefault", "Localhost"].includes(own))
+          violations.push(`${c.name}: seccomp ${own || "unset"}`);
+        if (c.ports?.some((p: { hostPort?: number }) => p.hostPort)) violations.push(`${c.name}: hostPort`);
+      }
+      const allowed = [
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+      ];
+      for (const volume of spec.volumes ?? []) {
+        const kind = Object.keys(volume).find((key) => key !== "name");
+        if (!allowed.includes(kind ?? "")) violations.push(`volume ${volume.name}: ${kind}`);
+      }
+      expect(violations).to.deep.equal([]);
     });
 
     it("probes readiness over TCP on 127.0.0.1 and carries the values' resources and retention policy", () => {
