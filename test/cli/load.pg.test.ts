@@ -3,7 +3,7 @@ import { closeSync, openSync, statSync, writeFileSync } from "node:fs";
 import { HASH_AHEAD_FROM } from "../../loader/cli/launch";
 import { cli, expectOneLineError, loadCsv, loadSample, salesCount } from "../support/cli";
 import { csv, SAMPLE_CSV, SAMPLE_RULES, scratchFiles, validRows } from "../support/files";
-import { copying, loaderSessions, whileReading } from "../support/loading";
+import { copying, csvHeldOpen, loaderSessions, whileReading } from "../support/loading";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { waitFor } from "../support/wait";
 
@@ -127,8 +127,12 @@ describe("sales-db load (real PostgreSQL)", () => {
 
     it("SIGKILL in the middle of a large load leaves the previous rows", async () => {
       await cli(loadSample(db.url));
-      const big = await files().write("big.csv", validRows(500_000));
-      expect((await killWhen(loadCsv(big, db.url), () => copying(db))).signal).to.equal("SIGKILL");
+      const input = await csvHeldOpen(files(), "big.csv", 100_000);
+      try {
+        expect((await killWhen(loadCsv(input.path, db.url), () => copying(db))).signal).to.equal("SIGKILL");
+      } finally {
+        await input.release();
+      }
       // The server notices the dropped connection and rolls back; wait for the backend to go away.
       await waitFor(async () => (await loaderSessions(db)) === 0);
       expect(await salesCount(db)).to.equal(3);

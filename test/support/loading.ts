@@ -1,8 +1,12 @@
+import { constants, createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Client } from "pg";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { loadSales, type LoadOptions } from "../../loader/db/load";
 import type { LoadReport } from "../../loader/rules/report";
 import { loadRules, type RuleSet } from "../../loader/rules/rules-file";
-import { SAMPLE_RULES, scratchFiles, type Scratch } from "./files";
+import { SAMPLE_RULES, scratchFiles, validRows, type Scratch } from "./files";
 import { createTestDatabase, type TestDatabase } from "./postgres";
 
 export type Row = { product: string; price: number; quantity: number };
@@ -78,4 +82,39 @@ export async function whileReading<T>(db: TestDatabase, work: (holder: Client) =
   } finally {
     await holder.end();
   }
+}
+
+/** A CSV that a load reads from a FIFO: written up to a point, then held open until the test ends it. */
+export interface HeldOpenCsv {
+  readonly path: string;
+  /** Ends the file, so that a load still reading it can finish. */
+  end(): Promise<void>;
+  /** Unblocks and drops the writer whatever became of the reader (for `finally`). */
+  release(): Promise<void>;
+}
+
+/**
+ * `rows` valid rows in a FIFO whose end the test decides: a load of it is certainly still in its COPY when the test
+ * acts (kills it, drops its table), however fast or slow the machine, instead of racing a file it may have finished.
+ */
+export async function csvHeldOpen(files: Scratch, name: string, rows: number): Promise<HeldOpenCsv> {
+  const path = await files.fifo(name);
+  const body = new PassThrough();
+  // Opening a FIFO for writing waits for its reader; a reader that dies makes the writes fail (EPIPE): both fine.
+  const writing = pipeline(body, createWriteStream(path)).catch(() => undefined);
+  body.write(validRows(rows));
+  return {
+    path,
+    async end() {
+      body.end();
+      await writing;
+    },
+    async release() {
+      body.destroy();
+      // A writer still waiting for a reader would keep the process alive: a reader of our own lets it go.
+      const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      await reader.close();
+      await writing;
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { SalesDbError } from "../../../loader/errors";
 import { rejectsWith } from "../../support/errors";
 import { csv, SAMPLE_CSV, validRows } from "../../support/files";
-import { copying, loadFixture, loaderSessions, whileReading } from "../../support/loading";
+import { copying, csvHeldOpen, loadFixture, loaderSessions, whileReading } from "../../support/loading";
 import type { TestDatabase } from "../../support/postgres";
 import { waitFor } from "../../support/wait";
 
@@ -14,13 +14,19 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
 
   it("keeps the previous rows when the connection is killed mid-load", async () => {
     await t.load(SAMPLE_CSV);
-    const big = await t.files.write("big.csv", validRows(300_000));
-    const loading = t.load(big).catch((e: unknown) => e);
-    await waitFor(() => copying(t.db));
-    await t.db.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()",
-    );
-    expect(await loading).to.be.instanceOf(SalesDbError);
+    const input = await csvHeldOpen(t.files, "killed.csv", 100_000);
+    try {
+      const loading = t.load(input.path).catch((e: unknown) => e);
+      await waitFor(() => copying(t.db));
+      await t.db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()",
+      );
+      // A read of a stalled pipe cannot be cut short: the load fails once its input moves again.
+      await input.end();
+      expect(await loading).to.be.instanceOf(SalesDbError);
+    } finally {
+      await input.release();
+    }
     expect(await t.rows()).to.have.length(3);
   });
 
@@ -86,14 +92,20 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
 
   it("a table dropped by another session while the load streams: the load swaps its rows in all the same", async () => {
     await t.load(SAMPLE_CSV);
-    const big = await t.files.write("dropped.csv", validRows(300_000));
-    const loading = t.load(big);
-    await waitFor(() => copying(t.db));
-    await t.db.query("DROP TABLE sales");
-    expect(await loading).to.include({ changed: true, loaded: 300_000 });
-    expect(await t.rows()).to.have.length(300_000);
-    // The bookkeeping names the new table: the same file again is known, and nothing is written.
-    expect(await t.load(big)).to.include({ changed: false, loaded: 0 });
+    const input = await csvHeldOpen(t.files, "dropped.csv", 100_000);
+    try {
+      const loading = t.load(input.path);
+      await waitFor(() => copying(t.db));
+      await t.db.query("DROP TABLE sales");
+      await input.end();
+      expect(await loading).to.include({ changed: true, loaded: 100_000 });
+    } finally {
+      await input.release();
+    }
+    expect(await t.rows()).to.have.length(100_000);
+    // The bookkeeping names the new table: the same rows again are known, and nothing is written.
+    const same = await t.files.write("same.csv", validRows(100_000));
+    expect(await t.load(same)).to.include({ changed: false, loaded: 0 });
   });
 
   it("a drop that holds the table while the load waits to swap: the load completes once the drop commits", async () => {
