@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".tmp/", "test/e2e/toolchain/", "test/e2e/cluster/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      ".tmp/",
+      "reports/",
+      ".stryker-tmp/",
+      "test/e2e/toolchain/",
+      "test/e2e/cluster/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Plain CommonJS: the CLI launcher, the script that hosts a serialized provider in tests, and tool configs.
-    files: ["bin/**/*.js", "test/support/*.js", "*.cjs"],
+    files: ["bin/**/*.js", "test/support/*.js", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { require: "readonly", process: "readonly", module: "readonly" },
