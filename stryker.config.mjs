@@ -35,6 +35,19 @@ export const MODULES = {
       "test/cli/exit-status.test.ts",
     ],
   },
+  // The part of connection-strings that decides what is never printed, with the tests that need no server: quick
+  // enough to run on every change to redaction (`npm run test:mutation -- redaction`).
+  redaction: {
+    // secretsOf and redact; of cli/output.ts the output guard.
+    mutate: ["loader/db/connection-string.ts:143-181", "loader/cli/output.ts:30-123"],
+    tests: [
+      "test/loader/db/connection-string.test.ts",
+      "test/loader/cli/main.test.ts",
+      "test/loader/cli/secrets.test.ts",
+      "test/loader/cli/one-line.test.ts",
+    ],
+    cliTests: [],
+  },
   validation: {
     mutate: ["loader/rules/validate.ts", "loader/rules/rules-file.ts"],
     tests: [

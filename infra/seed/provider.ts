@@ -99,30 +99,30 @@ function whereTo(seed: Pick<SeedInputs, "target" | "database" | "table">): strin
 }
 
 /**
- * Settings that load nothing but that `read` and `delete` take from the state's outputs: an unchanged seed keeps
- * its old outputs, so without an update `pulumi destroy` would drop a table the stack now says to keep.
+ * Whether a setting changed that loads nothing but that `read` and `delete` take from the state's outputs: an
+ * unchanged seed keeps its old outputs, so without an update `pulumi destroy` would drop a table the stack now
+ * says to keep.
  */
-function settingChanges(olds: SeedInputs | SeedOutputs, news: SeedInputs): string[] {
+function settingsChanged(olds: SeedInputs | SeedOutputs, news: SeedInputs): boolean {
   const secretOf = (seed: SeedInputs | SeedOutputs) =>
     seed.target.mode === "port-forward" ? `${seed.target.secretName}/${seed.target.secretKey}` : "";
-  const changed: string[] = [];
-  if ((olds.keepTableOnDelete ?? false) !== (news.keepTableOnDelete ?? false))
-    changed.push("keepTableOnDelete");
-  if (olds.waitTimeoutSeconds !== news.waitTimeoutSeconds) changed.push("waitTimeoutSeconds");
-  if (olds.maxRejectedShare !== news.maxRejectedShare) changed.push("maxRejectedShare");
-  if (secretOf(olds) !== secretOf(news)) changed.push("the password's Secret");
-  return changed;
+  return (
+    (olds.keepTableOnDelete ?? false) !== (news.keepTableOnDelete ?? false) ||
+    olds.waitTimeoutSeconds !== news.waitTimeoutSeconds ||
+    olds.maxRejectedShare !== news.maxRejectedShare ||
+    secretOf(olds) !== secretOf(news)
+  );
 }
 
 /**
  * `diff`: an update when `up` would load (see `loadReasons`), or when a setting the outputs must follow changed
- * (see `settingChanges`); never a replace.
+ * (see `settingsChanged`); never a replace.
  */
 export function diffSeed(
   olds: SeedOutputs,
   news: SeedInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-  const changes = loadReasons(olds, news).length > 0 || settingChanges(olds, news).length > 0;
+  const changes = loadReasons(olds, news).length > 0 || settingsChanged(olds, news);
   return { changes, replaces: [], deleteBeforeReplace: false };
 }
 

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { diffSeed, updateSeed } from "../../../infra/seed/provider";
+import { checkSeed, diffSeed, updateSeed } from "../../../infra/seed/provider";
+import { scratchFiles } from "../../support/files";
 import type { SeedInputs, SeedOutputs, SeedTarget } from "../../../infra/seed/types";
 
 // One row per input of the seed: does a change of it alone make `pulumi up` update the seed, and does that update
@@ -104,5 +105,49 @@ describe("the seed's diff, input by input", () => {
 
   it("a refresh that found other rows than the CSV's valid ones (drift) is an update that loads", () => {
     expect(diffSeed({ ...OUTPUTS, rowCount: 2 }, INPUTS).changes).to.equal(true);
+  });
+});
+
+// `check` reads the CSV and the rules only (no database): what a preview shows, and what it blames.
+describe("the seed's check, at preview", () => {
+  const files = scratchFiles();
+  /** What `check` recorded for INPUTS, but with counts no real validation of the sample gives. */
+  const recorded = { ...INPUTS, validation: { ...VALIDATION, valid: 999 } };
+
+  it("says a first load is one, and joins the reasons of a later load", async () => {
+    const first = (await checkSeed({}, INPUTS)).inputs;
+    expect(first.loadReason).to.equal("first load");
+    const before = {
+      ...first,
+      user: "before",
+      validation: { ...first.validation!, rowsSha256: "0".repeat(64) },
+    };
+    const { inputs } = await checkSeed(before, { ...INPUTS, sourceHash: "h2" }); // validated again
+    expect(inputs.loadReason).to.equal("user before → sales; rows sha256 changed");
+  });
+
+  it("reuses the recorded validation only for the same files and hash", async () => {
+    expect((await checkSeed(recorded, INPUTS)).inputs.validation?.valid).to.equal(999);
+    const copy = await files().write("copy.csv", "product,price,quantity\nHalal Tea,10,1\n");
+    for (const change of [{ sourceHash: "h2" }, { csv: copy }, { rules: "data/../data/config.yaml" }]) {
+      const { inputs } = await checkSeed(recorded, { ...INPUTS, ...change });
+      expect(inputs.validation?.valid, JSON.stringify(change)).to.not.equal(999);
+    }
+  });
+
+  it("blames a broken rules file on rules, and a broken CSV on csv", async () => {
+    const badRules = await files().write("bad.yaml", "min_price: [");
+    const missingRules = `${files().dir}/missing.yaml`;
+    const badCsv = await files().write("bad.csv", "product,price\nHalal Tea,10\n");
+    const property = async (change: Partial<SeedInputs>) =>
+      (await checkSeed({}, { ...INPUTS, ...change })).failures.map((failure) => failure.property);
+    expect(await property({ rules: badRules })).to.deep.equal(["rules"]);
+    expect(await property({ rules: missingRules })).to.deep.equal(["rules"]);
+    expect(await property({ csv: badCsv })).to.deep.equal(["csv"]);
+  });
+
+  it("is no drift when the state predates rowCount (older inputs recorded none)", () => {
+    const { rowCount: _count, ...older } = OUTPUTS;
+    expect(diffSeed(older as SeedOutputs, { ...INPUTS, rowCount: 5 }).changes).to.equal(false);
   });
 });

@@ -6,7 +6,8 @@ import { runMain } from "../../support/in-process";
 // Every way a user can give the password (README, "The sales-db command"), against every output the command has:
 // the report on stdout (text and --json), the log on stderr (rejected rows' warnings, -v debug lines) and the
 // error line. Each secret is also a value of a rejected row, so that each output really prints it but for the
-// redaction; a source left out of redaction fails its row of this table.
+// redaction; a source left out of redaction fails its row of this table, and so does a secret redacted only in
+// part (one password that extends another).
 
 /** Needs percent-encoding in a URL, so the typed and the decoded forms differ. */
 const SECRET = "S3cr@t:pw/1";
@@ -57,6 +58,23 @@ const SOURCES: readonly Source[] = [
     forms: [SECRET],
   },
   {
+    name: "a password of three characters, the shortest redacted",
+    argv: (port) => ["--database-url", url(port, "p9x")],
+    forms: ["p9x"],
+  },
+  {
+    name: "PGPASSWORD extending the URL's password",
+    argv: (port) => ["--database-url", url(port, "Sw0rdf1sh")],
+    env: () => ({ PGPASSWORD: "Sw0rdf1sh-more" }),
+    forms: ["Sw0rdf1sh", "Sw0rdf1sh-more"],
+  },
+  {
+    name: "--database-url extending DATABASE_URL's password",
+    argv: (port) => ["--database-url", url(port, "Sw0rdf1sh-more")],
+    env: (port) => ({ DATABASE_URL: url(port, "Sw0rdf1sh") }),
+    forms: ["Sw0rdf1sh", "Sw0rdf1sh-more"],
+  },
+  {
     name: "a malformed URL",
     argv: () => ["--database-url", `postgres://u:${SECRET}@[::1/db`],
     forms: [SECRET],
@@ -101,6 +119,12 @@ describe("the password never reaches an output, whatever its source", () => {
               )
             : run.stdout.match(/product="Bad \*\*\*"/g);
           expect(redacted, run.stdout).to.have.length(source.forms.length);
+          // The redaction changed the secret and nothing else: each reject is still its own line, whole.
+          if (!json) {
+            expect(run.stdout.split("\n")).to.include(
+              `  line 2 [product_prefix]: product="Bad ***" price="10" quantity="1"`,
+            );
+          }
           expect(run.stderr.match(/WARNING - Invalid sale: .*product="Bad \*\*\*"/g)).to.have.length(
             source.forms.length,
           );
