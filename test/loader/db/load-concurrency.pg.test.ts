@@ -125,6 +125,26 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
     expect(await t.rows()).to.deep.equal([{ product: "Halal Tea", price: 12.5, quantity: 4 }]);
   });
 
+  it("waits for another sales-db write in the same schema (its advisory lock), naming the holder at the timeout", async () => {
+    await t.load(SAMPLE_CSV);
+    const changed = await t.files.write("advisory.csv", csv("Halal Tea,12.50,4"));
+    const other = await t.db.connect("other-loader");
+    try {
+      // What a load of another table in the same schema holds while it writes.
+      await other.query("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('sales-db:' || 'public', 0))");
+      const pid = (await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+      await rejectsWith(t.load(changed, { lockTimeoutMs: 700 }), {
+        code: "db_lock_timeout",
+        message: new RegExp(`held by pid ${pid} \\(application "other-loader"`),
+      });
+      await other.query("COMMIT");
+    } finally {
+      await other.end();
+    }
+    expect(await t.rows()).to.have.length(3);
+    expect(await t.load(changed)).to.include({ changed: true, loaded: 1 });
+  });
+
   it("takes no lock while reading the file: a slow input does not stop another load", async () => {
     await t.load(SAMPLE_CSV);
     const stalled = new PassThrough();
