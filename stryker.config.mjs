@@ -15,19 +15,20 @@ import { fileURLToPath, URL } from "node:url";
  *   dist/ built from the mutated sources, on the mutants the first pass left alive.
  * - `skip`: titles of tests left out of both passes. A test that fails without any mutant stops Stryker.
  */
+/** The in-process tests of what is never printed: the password's sources, redaction and the output guard. */
+const REDACTION_TESTS = [
+  "test/loader/db/connection-string.test.ts",
+  "test/loader/cli/main.test.ts",
+  "test/loader/cli/secrets.test.ts",
+  "test/loader/cli/one-line.test.ts",
+  "test/loader/cli/output.test.ts",
+];
+
 export const MODULES = {
   "connection-strings": {
     // connection-string.ts whole; of cli/output.ts the output guard: secretsFromArgs, guard, readerGone, oneLineWarnings.
     mutate: ["loader/db/connection-string.ts", "loader/cli/output.ts:30-123"],
-    tests: [
-      "test/loader/db/connection-string.test.ts",
-      "test/loader/cli/main.test.ts",
-      "test/loader/cli/secrets.test.ts",
-      "test/loader/cli/one-line.test.ts",
-      "test/loader/cli/output.test.ts",
-      "test/loader/db/connect.test.ts",
-      "test/loader/db/connect.pg.test.ts",
-    ],
+    tests: [...REDACTION_TESTS, "test/loader/db/connect.test.ts", "test/loader/db/connect.pg.test.ts"],
     cliTests: [
       "test/cli/connection-strings.test.ts",
       "test/cli/output-failures.test.ts",
@@ -41,13 +42,7 @@ export const MODULES = {
   redaction: {
     // secretsOf and redact; of cli/output.ts the output guard.
     mutate: ["loader/db/connection-string.ts:143-181", "loader/cli/output.ts:30-123"],
-    tests: [
-      "test/loader/db/connection-string.test.ts",
-      "test/loader/cli/main.test.ts",
-      "test/loader/cli/secrets.test.ts",
-      "test/loader/cli/one-line.test.ts",
-      "test/loader/cli/output.test.ts",
-    ],
+    tests: REDACTION_TESTS,
     cliTests: [],
   },
   validation: {
