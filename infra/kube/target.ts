@@ -9,7 +9,7 @@ export interface PodTarget {
   readonly context?: string;
 }
 
-/** The bounds of every phase of a tunnel; docs/decisions.md and the README's "Known limitations" quote the defaults. */
+/** The bounds of every phase of a tunnel; docs/decisions.md quotes the defaults, the README's limitations some. */
 export interface TunnelLimits {
   /** One request to the Kubernetes API: reading the pod, or the websocket handshake of a port-forward. */
   readonly requestMs: number;

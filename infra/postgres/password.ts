@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * A password generated once, at create, and kept in the state as a secret. `@pulumi/random`'s RandomPassword would
- * be the usual choice, but its provider module is not served by the Go module proxy (docs/decisions.md), so the e2e could
- * not build it; this is the same idea in a few lines of a dynamic provider.
+ * be the usual choice, but its provider module is not served by the Go module proxy (docs/decisions.md), so the e2e
+ * could not build it; this is the same idea in a few lines of a dynamic provider.
  */
 const provider: pulumi.dynamic.ResourceProvider = {
   async create() {

@@ -1,5 +1,5 @@
-// The SalesSeed provider's work, as plain functions over plain values. The dynamic provider (seed-resource.ts) calls these
-// from the Pulumi engine's provider host; tests call them directly. Nothing here imports @pulumi/pulumi.
+// The SalesSeed provider's work, as plain functions over plain values. The dynamic provider (resource.ts) calls
+// these from the Pulumi engine's provider host; tests call them directly. Nothing here imports @pulumi/pulumi.
 import { SalesDbError } from "../../loader/errors";
 import { randomUUID } from "node:crypto";
 import { projectPath } from "./project-path";
