@@ -3,7 +3,7 @@
 import { SalesDbError } from "../../loader/errors";
 import { randomUUID } from "node:crypto";
 import { projectPath } from "./project-path";
-import { passwordFor, passwordUnlessGone, withDatabase } from "./database";
+import { passwordFor, passwordUnlessGone, withDatabase } from "../database/connect";
 import { gate, gateError, withSeedHint } from "./errors";
 import type { SeedInputs, SeedOutputs, SeedValidation } from "./types";
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "node:fs";
+import { compiledModule } from "../compiled-module";
 import { projectPath } from "./project-path";
 import { providerCodeFiles, sourceHash } from "./provider-code";
 import type { SeedInputs, SeedOutputs, SeedTarget, SeedValidation } from "./types";
@@ -32,18 +33,8 @@ const provider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedOutputs> = {
   },
 };
 
-/** Loads the compiled provider functions from the project root, found above the provider host's working directory. */
 function providerFunctions(): typeof import("./provider") {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const path = require("node:path");
-  const fs = require("node:fs");
-  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, PROVIDER_MODULE);
-    if (fs.existsSync(candidate)) return require(candidate);
-    if (path.dirname(dir) === dir)
-      throw new Error(`${PROVIDER_MODULE} not found above ${process.cwd()}: run npm run build`);
-  }
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  return compiledModule(PROVIDER_MODULE);
 }
 
 export interface SalesSeedArgs {

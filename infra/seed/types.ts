@@ -1,19 +1,9 @@
 // The seed's inputs and outputs as the engine stores them: shared by the resource, the provider and its helpers.
 import type { RuleId } from "../../loader/rules/validate";
+import type { DatabaseTarget } from "../database/target";
 
 /** How the seeder reaches PostgreSQL. */
-export type SeedTarget =
-  | {
-      readonly mode: "port-forward";
-      readonly namespace: string;
-      readonly pod: string;
-      readonly port: number;
-      /** The Secret holding the password, read by `read` and `delete`, which get no secret inputs. */
-      readonly secretName: string;
-      readonly secretKey: string;
-      readonly context?: string;
-    }
-  | { readonly mode: "direct"; readonly host: string; readonly port: number };
+export type SeedTarget = DatabaseTarget;
 
 /** What `check` found in the CSV: shown by `pulumi preview`, compared by `diff`. */
 export interface SeedValidation {

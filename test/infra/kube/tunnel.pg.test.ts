@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFile, writeFile } from "node:fs/promises";
 import { Client } from "pg";
-import { withDatabase } from "../../../infra/seed/database";
+import { withDatabase } from "../../../infra/database/connect";
 import type { SeedInputs } from "../../../infra/seed/types";
 import { describeKubeError } from "../../../infra/kube/api";
 import { TUNNEL_LIMITS, type TunnelLimits } from "../../../infra/kube/target";
@@ -228,7 +228,7 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     expect(error.message).to.match(
       /^PostgreSQL in pod sales-db-test\/postgres-0 refused the password of user \w+/,
     );
-    expect(error.message).to.contain("kubectl -n sales-db-test exec -it postgres-0 -- psql -U");
+    expect(error.message).to.contain("pulumi config set --secret dbPassword");
     expect(error.message).to.not.match(/127\.0\.0\.1:\d+/);
     expect(error.message).to.not.contain("wrong-password");
   });

@@ -1,7 +1,7 @@
-// How the seed provider reaches its database: the password (given, or read from the Secret or PGPASSWORD), a
+// How provider code reaches the stack's database: the password (given, or read from the Secret or PGPASSWORD), a
 // port-forward when the target asks for one, and errors that name the pod and the fix rather than the tunnel.
 import { SalesDbError } from "../../loader/errors";
-import type { SeedInputs } from "./types";
+import type { DatabaseAccess, DatabaseTarget } from "./target";
 import { isNotFound, readSecretKey } from "../kube/api";
 import { TUNNEL_LIMITS } from "../kube/target";
 import { openPortForward } from "../kube/tunnel";
@@ -11,7 +11,7 @@ import { openPortForward } from "../kube/tunnel";
  * the pod and for PostgreSQL share one deadline; a tunnel that breaks ends the work at once.
  */
 export async function withDatabase<T>(
-  seed: Pick<SeedInputs, "target" | "database" | "user" | "waitTimeoutSeconds">,
+  seed: DatabaseAccess,
   password: string,
   work: (connection: { connectionString: string; waitTimeoutMs: number }) => Promise<T>,
   limits = TUNNEL_LIMITS,
@@ -57,38 +57,35 @@ export async function withDatabase<T>(
         { cause: error },
       );
     }
-    throw credentialsDrift(error, seed, pod, target);
+    throw credentialsDrift(error, seed, pod);
   } finally {
     await tunnel.close();
   }
 }
 
 /**
- * A refused password on a running database is almost always a `dbPassword` (or `dbUser`/`dbName`) changed after
- * the volume was initialised: say so, and how to fix it, naming the pod (not the tunnel's throwaway port).
+ * A refused password on a running database: the stack rotates its own password (RolePassword), so the role's was
+ * changed outside the stack, or `dbUser`/`dbName` changed since the volume was initialised. Say so and how to fix
+ * it, naming the pod (not the tunnel's throwaway port).
  */
 function credentialsDrift(
   error: unknown,
-  seed: Pick<SeedInputs, "database" | "user">,
+  seed: Pick<DatabaseAccess, "database" | "user">,
   where: string,
-  pod?: { readonly namespace: string; readonly pod: string },
 ): unknown {
   if (!(error instanceof SalesDbError) || error.code !== "db_auth") return error;
-  const fix = pod
-    ? `set it inside the database with \`kubectl -n ${pod.namespace} exec -it ${pod.pod} -- psql -U ${seed.user} ` +
-      `-d ${seed.database} -c '\\password ${seed.user}'\`, or set the old dbPassword back`
-    : `set it inside the database (ALTER ROLE ${seed.user} PASSWORD …), or set the old dbPassword back`;
   return new SalesDbError(
     "db_auth",
     `PostgreSQL in ${where} refused the password of user ${seed.user} for database ${seed.database}: ` +
-      "the database keeps the credentials of its first start, so a dbPassword, dbUser or dbName changed since " +
-      `is not applied to it (README, Known limitations); ${fix}`,
+      "if the role's password was changed outside this stack, set dbPassword to it " +
+      "(pulumi config set --secret dbPassword …) and run pulumi up; a dbUser or dbName changed since the first up " +
+      "is not applied to an initialised volume (README, Day-two operations)",
     { cause: error },
   );
 }
 
 /** The password, or null when the namespace or Secret is gone: then so is the database the table lived in. */
-export async function passwordUnlessGone(seed: Pick<SeedInputs, "target">): Promise<string | null> {
+export async function passwordUnlessGone(seed: { readonly target: DatabaseTarget }): Promise<string | null> {
   try {
     return await passwordFor(seed);
   } catch (error) {
@@ -98,7 +95,7 @@ export async function passwordUnlessGone(seed: Pick<SeedInputs, "target">): Prom
 }
 
 /** The password for methods without secret inputs: the Kubernetes Secret, or PGPASSWORD in direct mode. */
-export async function passwordFor(seed: Pick<SeedInputs, "target">): Promise<string> {
+export async function passwordFor(seed: { readonly target: DatabaseTarget }): Promise<string> {
   const target = seed.target;
   if (target.mode === "port-forward") {
     return readSecretKey(
