@@ -16,6 +16,8 @@ export interface StackConfig {
   readonly dbUser: string;
   /** Unset: the program generates one (see password.ts). */
   readonly dbPassword?: pulumi.Output<string>;
+  /** Raised, a new password is generated (when dbPassword is unset) and `up` rotates the role's to it. */
+  readonly dbPasswordGeneration: number;
   readonly image: { readonly repository: string; readonly tag: string };
   readonly resources: ContainerResources;
   readonly helmTimeoutSeconds: number;
@@ -50,6 +52,7 @@ export const DEFAULTS = {
   protect: false,
   dbName: "sales_db",
   dbUser: "sales",
+  dbPasswordGeneration: 0,
   image: "postgres:17.6",
   cpuRequest: "100m",
   memoryRequest: "256Mi",
@@ -139,6 +142,13 @@ export function loadConfig(
     dbUser: text("dbUser", IDENTIFIER, "a PostgreSQL identifier"),
     // Pulumi.yaml defaults it to "" (a key without a default would be required): empty means generate one.
     dbPassword: config.get("dbPassword") ? config.getSecret("dbPassword") : undefined,
+    dbPasswordGeneration: number(
+      "dbPasswordGeneration",
+      DEFAULTS.dbPasswordGeneration,
+      0,
+      1_000_000,
+      true,
+    ) as number,
     image: { repository: image?.[1] ?? "", tag: image?.[2] ?? "" },
     resources: {
       cpuRequest: text("cpuRequest", CPU, "a CPU quantity like 100m"),

@@ -3,9 +3,9 @@ import { loadConfig } from "./config";
 import { dynamicProviderHost } from "./dynamic-host";
 import { GeneratedPassword } from "./postgres/password";
 import { PostgresDatabase } from "./postgres/database";
+import { PASSWORD_KEY } from "./postgres/chart";
 import { SalesSeed } from "./seed/resource";
 import { validateCommand } from "./seed/errors";
-import type { SeedTarget } from "./seed/types";
 import { RULE_IDS } from "../loader/rules/validate";
 
 // Pulumi's runner maps every stack through source maps (source-map-support), and the SDK takes a full stack for
@@ -16,7 +16,12 @@ Reflect.deleteProperty(Error, "prepareStackTrace");
 const config = loadConfig();
 // A password the user set wins; otherwise one is generated once and kept, secret, in the state.
 const password =
-  config.dbPassword ?? new GeneratedPassword("sales-db-password", { provider: dynamicProviderHost }).result;
+  config.dbPassword ??
+  new GeneratedPassword(
+    "sales-db-password",
+    { generation: config.dbPasswordGeneration },
+    { provider: dynamicProviderHost },
+  ).result;
 
 const db = new PostgresDatabase("sales-db", {
   namespace: config.namespace,
@@ -32,17 +37,11 @@ const db = new PostgresDatabase("sales-db", {
   resources: config.resources,
   helmTimeoutSeconds: config.helmTimeoutSeconds,
   protect: config.protect,
+  directHost: config.seed.connection.mode === "direct" ? config.seed.connection : undefined,
+  kubeContext: config.kubeContext,
+  waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
+  dynamicProvider: dynamicProviderHost,
 });
-
-const connection = config.seed.connection;
-const target: pulumi.Input<SeedTarget> =
-  connection.mode === "direct"
-    ? connection
-    : db.forwardTarget.apply((forward) => ({
-        mode: "port-forward" as const,
-        ...forward,
-        ...(config.kubeContext ? { context: config.kubeContext } : {}),
-      }));
 
 const seed = new SalesSeed(
   "sales-seed",
@@ -53,7 +52,7 @@ const seed = new SalesSeed(
     database: config.dbName,
     user: config.dbUser,
     password,
-    target,
+    target: db.target,
     maxRejectedShare: config.seed.maxRejectedShare,
     waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
     // A retained volume keeps its data: destroy leaves the table in it too.
@@ -104,4 +103,4 @@ trap 'kill $pf 2>/dev/null; rm -f "$log"' EXIT
 for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\) .*/\\1/p' "$log"); [ -n "$port" ] && break; sleep 0.1; done
 [ -n "$port" ] || { cat "$log" >&2; exit 1; }
 echo "psql via 127.0.0.1:$port -> pod/${db.podName}:${db.port}; the port-forward stops when psql exits" >&2
-PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${db.forwardTarget.secretKey}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;
+PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;

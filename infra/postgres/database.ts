@@ -2,6 +2,7 @@
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseTarget } from "../database/target";
 import {
   CHART_DIR,
   chartNames,
@@ -11,6 +12,7 @@ import {
   POSTGRES_PORT,
   type ContainerResources,
 } from "./chart";
+import { RolePassword } from "./role-password";
 
 export interface PostgresDatabaseArgs {
   /** Namespace to deploy into. */
@@ -39,16 +41,14 @@ export interface PostgresDatabaseArgs {
   readonly helmTimeoutSeconds: number;
   /** Protect the release and the Secret against deletion. Default false. */
   readonly protect?: boolean;
-}
-
-/** What a client outside the cluster needs to reach the database through a port-forward to its pod. */
-export interface PortForwardTarget {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly port: number;
-  /** The Secret holding the password, and its key. */
-  readonly secretName: string;
-  readonly secretKey: string;
+  /** How clients outside the cluster reach PostgreSQL: a host they reach directly. Default: a port-forward. */
+  readonly directHost?: { readonly host: string; readonly port: number };
+  /** The kubeconfig context of the port-forward. Default: the current context. */
+  readonly kubeContext?: string;
+  /** How long the password rotation waits for the pod and the server. */
+  readonly waitTimeoutSeconds: number;
+  /** The host of the program's dynamic resources (the password rotation). */
+  readonly dynamicProvider: pulumi.ProviderResource;
 }
 
 /** PostgreSQL as a Helm release of `charts/postgres`, with its password in a Kubernetes Secret. */
@@ -62,10 +62,13 @@ export class PostgresDatabase extends pulumi.ComponentResource {
   readonly port: pulumi.Output<number>;
   readonly secretName: pulumi.Output<string>;
   /**
-   * The port-forward target, from the args rather than the release's outputs: those are unknown while a chart
-   * change is previewed, and a seed reaching an unknown target would preview an update that `up` never makes.
+   * How a client outside the cluster reaches the database, from the args rather than the release's outputs: those
+   * are unknown while a chart change is previewed, and a seed reaching an unknown target would preview an update
+   * that `up` never makes.
    */
-  readonly forwardTarget: pulumi.Output<PortForwardTarget>;
+  readonly target: DatabaseTarget;
+  /** The role's password, as the running database has it (a secret). */
+  readonly rolePassword: RolePassword;
   readonly release: helm.Release;
 
   constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -89,12 +92,37 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
 
+    this.target = args.directHost
+      ? { mode: "direct", ...args.directHost }
+      : {
+          mode: "port-forward",
+          namespace: args.namespace,
+          pod: chartNames(releaseName, args.namespace).pod,
+          port: POSTGRES_PORT,
+          secretName,
+          secretKey: PASSWORD_KEY,
+          ...(args.kubeContext ? { context: args.kubeContext } : {}),
+        };
+    // Changed in the running database first, then in the Secret: the Secret never names a password the role lacks
+    // for longer than a failed `up`, which the next one converges.
+    this.rolePassword = new RolePassword(
+      `${name}-role-password`,
+      {
+        user: args.dbUser,
+        database: args.dbName,
+        password: args.password,
+        target: this.target,
+        waitTimeoutSeconds: args.waitTimeoutSeconds,
+      },
+      { parent: this, provider: args.dynamicProvider, dependsOn: namespace ? [namespace] : [] },
+    );
+
     const secret = new core.Secret(
       `${name}-secret`,
       {
         metadata: { name: secretName, namespace: namespaceName },
         type: "Opaque",
-        stringData: { [PASSWORD_KEY]: pulumi.secret(args.password) },
+        stringData: { [PASSWORD_KEY]: this.rolePassword.password },
       },
       { parent: this, protect: args.protect },
     );
@@ -139,13 +167,6 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     this.headlessServiceHost = names.headlessServiceHost;
     this.port = pulumi.output(POSTGRES_PORT);
     this.secretName = secret.metadata.name;
-    this.forwardTarget = this.secretName.apply((name) => ({
-      namespace: args.namespace,
-      pod: chartNames(releaseName, args.namespace).pod,
-      port: POSTGRES_PORT,
-      secretName: name,
-      secretKey: PASSWORD_KEY,
-    }));
 
     this.registerOutputs({
       namespace: this.namespace,

@@ -27,6 +27,9 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): Rec
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
 const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
+const ROLE_PASSWORD = "pulumi-nodejs:dynamic/postgres:RolePassword";
+/** The resources that hold the password, each as a secret input. */
+const HOLDERS = [SECRET, SEED, ROLE_PASSWORD];
 const DYNAMIC_HOST = "pulumi:providers:pulumi-nodejs";
 /** A reference (`urn::id`) to the program's explicit host of dynamic resources. */
 const hostReference = (stack: string) =>
@@ -127,11 +130,13 @@ describe("Pulumi program (mocks)", () => {
         expect(secretValue(secret.inputs.stringData), "stringData is a Pulumi secret").to.deep.equal({
           "postgres-password": PASSWORD,
         });
-        expect(
-          secretValue(find(resources, SEED).inputs.password),
-          "the seed's password input is a secret",
-        ).to.equal(PASSWORD);
-        for (const resource of resources.filter((r) => r.type !== SECRET && r.type !== SEED)) {
+        for (const holder of [SEED, ROLE_PASSWORD]) {
+          expect(
+            secretValue(find(resources, holder).inputs.password),
+            `${holder}'s password is a secret`,
+          ).to.equal(PASSWORD);
+        }
+        for (const resource of resources.filter((r) => !HOLDERS.includes(r.type))) {
           expect(JSON.stringify(resource.inputs), resource.type).to.not.contain(PASSWORD);
         }
         expect(JSON.stringify(await valueOf(pulumi.output(exports)))).to.not.contain(PASSWORD);
@@ -158,6 +163,22 @@ describe("Pulumi program (mocks)", () => {
         expect(seed.inputs.sourceHash).to.match(/^[0-9a-f]{64}$/);
         // A retained volume keeps the table through destroy as well.
         expect(seed.inputs.keepTableOnDelete).to.equal(retention === "Retain");
+      });
+
+      it("rotates the role's password where the seed connects, before the Secret names the new one", () => {
+        const rotation = find(resources, ROLE_PASSWORD);
+        expect(rotation.inputs.target).to.deep.equal(find(resources, SEED).inputs.target);
+        expect(rotation.inputs).to.include({ user: "sales", database: "sales_db" });
+        expect(rotation.provider, "served by the program's host").to.match(hostReference(stack));
+      });
+
+      it("gives the Secret the password the rotation reports, so the Secret changes only after the role has", async () => {
+        const rotated = await runProgram(stack, stackConfig(stack), {
+          [ROLE_PASSWORD]: { password: pulumi.secret("as-the-role-has-it") },
+        });
+        expect(secretValue(find(rotated.resources, SECRET).inputs.stringData)).to.deep.equal({
+          "postgres-password": "as-the-role-has-it",
+        });
       });
 
       it("exports the names a person needs, and a ready-to-paste connect command", async () => {
@@ -206,7 +227,7 @@ describe("Pulumi program (mocks)", () => {
     });
 
     it("keeps the generated password out of every other resource's inputs and out of the outputs", async () => {
-      for (const resource of resources.filter((r) => r.type !== SECRET && r.type !== SEED)) {
+      for (const resource of resources.filter((r) => !HOLDERS.includes(r.type))) {
         expect(JSON.stringify(resource.inputs), resource.type).to.not.contain(generated);
       }
       expect(JSON.stringify(await valueOf(pulumi.output(exports)))).to.not.contain(generated);

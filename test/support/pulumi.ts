@@ -18,12 +18,14 @@ export const GENERATED_PASSWORD = "pulumi-nodejs:dynamic/password:GeneratedPassw
 
 /**
  * Runs the Pulumi program (infra/index.ts) under mocks for one stack's config and returns what it registered
- * and exported. Resource state echoes the inputs; a Helm release also reports its name and namespace, and a
+ * and exported. Resource state echoes the inputs (or reports `outputsOf` its type); a Helm release also reports its name and namespace, and a
  * generated password is made by its own serialized provider, as the engine would run it.
  */
 export async function runProgram(
   stack: string,
   config: Record<string, string>,
+  /** State to report for resources of a type, over the echoed inputs. */
+  outputsOf: Record<string, Record<string, unknown>> = {},
 ): Promise<{ resources: Registered[]; exports: Record<string, pulumi.Output<unknown>> }> {
   const resources: Registered[] = [];
   await pulumi.runtime.setMocks(
@@ -41,6 +43,7 @@ export async function runProgram(
           const created = await serializedProvider(args.inputs.__provider as string).create(args.inputs);
           Object.assign(state, created.outs);
         }
+        Object.assign(state, outputsOf[args.type]);
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,

@@ -26,16 +26,34 @@ describe("GeneratedPassword serialized provider (fresh Node process)", () => {
     expect(first!.id).to.be.a("string").and.not.equal("");
   });
 
-  it("never regenerates: diff reports no change, and update keeps the password", async () => {
+  it("never regenerates on its own: the same generation is no change, and update keeps the password", async () => {
     const { results, error } = await runSerialized(source, [
-      { method: "create", args: [{}] }, // 0
-      { method: "diff", args: ["id", { $result: 0, path: ["outs"] }, { other: "inputs" }] }, // 1
-      { method: "update", args: ["id", { $result: 0, path: ["outs"] }, { other: "inputs" }] }, // 2
+      { method: "create", args: [{ generation: 0 }] }, // 0
+      { method: "diff", args: ["id", { $result: 0, path: ["outs"] }, { generation: 0 }] }, // 1
+      { method: "update", args: ["id", { $result: 0, path: ["outs"] }, { generation: 0 }] }, // 2
+      { method: "diff", args: ["id", { generation: undefined, result: "older" }, { generation: 0 }] }, // 3
     ]);
     expect(error).to.equal(undefined);
-    const [created, diff, updated] = results as Record<string, Record<string, unknown>>[];
+    const [created, diff, updated, older] = results as Record<string, Record<string, unknown>>[];
     expect(diff).to.deep.include({ changes: false });
     expect(updated!.outs).to.deep.equal(created!.outs);
+    expect(older, "a state from before generations counts as generation 0").to.deep.include({
+      changes: false,
+    });
+  });
+
+  it("makes a new password when asked for a higher generation", async () => {
+    const { results, error } = await runSerialized(source, [
+      { method: "create", args: [{ generation: 0 }] }, // 0
+      { method: "diff", args: ["id", { $result: 0, path: ["outs"] }, { generation: 1 }] }, // 1
+      { method: "update", args: ["id", { $result: 0, path: ["outs"] }, { generation: 1 }] }, // 2
+    ]);
+    expect(error).to.equal(undefined);
+    const [created, diff, updated] = results as { outs: { result: string; generation: number } }[];
+    expect(diff).to.deep.include({ changes: true });
+    expect(updated!.outs.generation).to.equal(1);
+    expect(updated!.outs.result).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(updated!.outs.result).to.not.equal(created!.outs.result);
   });
 
   it("captures nothing large, and no password: each one is made at create", () => {
