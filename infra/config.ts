@@ -74,7 +74,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$/;
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
-const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/;
+// The tag starts with the PostgreSQL major version (17, 17.6, 17.6-bookworm): upgrades are judged by it.
+const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([0-9][A-Za-z0-9._-]{0,127})$/;
 
 /** Reads and checks the stack's configuration. A bad value throws an error naming the key. */
 export function loadConfig(
@@ -122,8 +123,15 @@ export function loadConfig(
     return value;
   };
 
-  const image = IMAGE.exec(text("image", IMAGE, "an image with a pinned tag, like postgres:17.6"));
-  if (image?.[2] === "latest") fail("image", "pinned to a version, not latest", image[0]);
+  const imageText = config.get("image") ?? DEFAULTS.image;
+  if (imageText.endsWith(":latest")) fail("image", "pinned to a version, not latest", imageText);
+  const image = IMAGE.exec(
+    text(
+      "image",
+      IMAGE,
+      "an image whose pinned tag starts with the PostgreSQL major version, like postgres:17.6",
+    ),
+  );
   const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
 
   return {

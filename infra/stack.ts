@@ -3,7 +3,8 @@ import { loadConfig } from "./config";
 import { dynamicProviderHost } from "./dynamic-host";
 import { GeneratedPassword } from "./postgres/password";
 import { PostgresDatabase } from "./postgres/database";
-import { PASSWORD_KEY } from "./postgres/chart";
+import { minKubernetes, PASSWORD_KEY } from "./postgres/chart";
+import { Preflight } from "./postgres/preflight-resource";
 import { SalesSeed } from "./seed/resource";
 import { validateCommand } from "./seed/errors";
 import { RULE_IDS } from "../loader/rules/validate";
@@ -14,13 +15,31 @@ import { RULE_IDS } from "../loader/rules/validate";
 Reflect.deleteProperty(Error, "prepareStackTrace");
 
 const config = loadConfig();
+// Reads the cluster and refuses, at preview and at up, what cannot work; every other resource waits for it.
+const preflight = new Preflight(
+  "sales-db-preflight",
+  {
+    namespace: config.namespace,
+    createNamespace: config.createNamespace,
+    releaseName: config.releaseName,
+    storageSize: config.storageSize,
+    storageClass: config.storageClass,
+    image: `${config.image.repository}:${config.image.tag}`,
+    minKubernetes: minKubernetes(),
+    context: config.kubeContext,
+  },
+  { provider: dynamicProviderHost },
+);
+preflight.volumePlan.apply((plan) => {
+  if (plan) pulumi.log.info(`This up ${plan}.`, preflight);
+});
 // A password the user set wins; otherwise one is generated once and kept, secret, in the state.
 const password =
   config.dbPassword ??
   new GeneratedPassword(
     "sales-db-password",
     { generation: config.dbPasswordGeneration },
-    { provider: dynamicProviderHost },
+    { provider: dynamicProviderHost, dependsOn: [preflight] },
   ).result;
 
 const db = new PostgresDatabase("sales-db", {
@@ -41,6 +60,7 @@ const db = new PostgresDatabase("sales-db", {
   kubeContext: config.kubeContext,
   waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
   dynamicProvider: dynamicProviderHost,
+  after: [preflight],
 });
 
 const seed = new SalesSeed(

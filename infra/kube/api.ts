@@ -80,6 +80,11 @@ function podState(pod: {
   return [`phase ${status?.phase ?? "unknown"}`, ...waiting].join(", ");
 }
 
+/** An API failure that is not an answer about the object asked for, as the one-line error a user reads. */
+export function kubeApiError(config: KubeConfig, error: unknown, limits: Pick<TunnelLimits, "requestMs">) {
+  return new SalesDbError("kube_api", apiFailure(apiServer(config), config, error, limits), { cause: error });
+}
+
 /** One line naming the API, what it said (or that it said nothing) and what to check. */
 function apiFailure(
   server: string,
@@ -103,7 +108,7 @@ function apiFailure(
 }
 
 /** Per-request options that abort a Kubernetes API request after `ms` (the client sets no timeout of its own). */
-function requestTimeout(k8s: K8s, ms: number) {
+export function requestTimeout(k8s: K8s, ms: number) {
   return {
     middleware: [
       {
@@ -124,7 +129,7 @@ function isAbort(error: unknown): boolean {
   return name === "AbortError" || name === "TimeoutError";
 }
 
-function httpStatus(error: unknown): number | undefined {
+export function httpStatus(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === "number" ? code : undefined;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { parse } from "yaml";
 import { projectRoot } from "../../loader/project";
 
 /** The project's own PostgreSQL chart (found from the project root: the program runs from dist/). */
@@ -12,6 +13,30 @@ export const PASSWORD_KEY = "postgres-password";
  * (the official image's port); a rendered-chart test keeps the two in step.
  */
 export const POSTGRES_PORT = 5432;
+
+/** The PVC label that records the PostgreSQL major its data directory was initialised with (the template sets it). */
+export const MAJOR_LABEL = "sales-db.io/postgres-major";
+
+/**
+ * The security contexts of the chart's pod and container (the restricted Pod Security Standard): the preflight's
+ * dry run asks the namespace about them, and a rendered-chart test keeps the templates in step.
+ */
+export const POD_SECURITY = {
+  pod: {
+    runAsNonRoot: true,
+    runAsUser: 999,
+    runAsGroup: 999,
+    fsGroup: 999,
+    fsGroupChangePolicy: "OnRootMismatch",
+    seccompProfile: { type: "RuntimeDefault" },
+  },
+  container: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+} as const;
+
+/** The PostgreSQL major of an image tag (`17.6-bookworm` → `17`), which config requires the tag to start with. */
+export function postgresMajor(tag: string): string | undefined {
+  return /^(\d+)/.exec(tag)?.[1];
+}
 
 /** CPU and memory requests and limits of the PostgreSQL container, as Kubernetes quantities. */
 export interface ContainerResources {
@@ -72,6 +97,15 @@ export function hashFolder(dir: string): string {
     hash.update(relative(dir, file)).update("\0").update(readFileSync(file)).update("\0");
   }
   return hash.digest("hex");
+}
+
+/** The oldest Kubernetes the chart supports: its `kubeVersion` (`>=1.27.0-0`) as a version (`1.27.0`). */
+export function minKubernetes(dir = CHART_DIR): string {
+  const chart = parse(readFileSync(join(dir, "Chart.yaml"), "utf8")) as { kubeVersion?: unknown };
+  const match = /^>=\s*v?(\d+\.\d+(?:\.\d+)?)/.exec(String(chart.kubeVersion ?? ""));
+  if (!match?.[1])
+    throw new Error(`${dir}/Chart.yaml: kubeVersion must read >=X.Y.Z, got ${String(chart.kubeVersion)}`);
+  return match[1];
 }
 
 /** The names Kubernetes gives the chart's objects, derived the way the templates derive them. */

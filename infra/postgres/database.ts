@@ -49,6 +49,8 @@ export interface PostgresDatabaseArgs {
   readonly waitTimeoutSeconds: number;
   /** The host of the program's dynamic resources (the password rotation). */
   readonly dynamicProvider: pulumi.ProviderResource;
+  /** What every resource of the database waits for: the preflight, which refuses before anything changes. */
+  readonly after: pulumi.Resource[];
 }
 
 /** PostgreSQL as a Helm release of `charts/postgres`, with its password in a Kubernetes Secret. */
@@ -87,7 +89,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
               labels: { "pod-security.kubernetes.io/enforce": "restricted" },
             },
           },
-          { parent: this, retainOnDelete: args.pvcRetention === "Retain" },
+          { parent: this, retainOnDelete: args.pvcRetention === "Retain", dependsOn: args.after },
         )
       : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
@@ -114,7 +116,11 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         target: this.target,
         waitTimeoutSeconds: args.waitTimeoutSeconds,
       },
-      { parent: this, provider: args.dynamicProvider, dependsOn: namespace ? [namespace] : [] },
+      {
+        parent: this,
+        provider: args.dynamicProvider,
+        dependsOn: [...args.after, ...(namespace ? [namespace] : [])],
+      },
     );
 
     const secret = new core.Secret(
@@ -124,7 +130,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: { [PASSWORD_KEY]: this.rolePassword.password },
       },
-      { parent: this, protect: args.protect },
+      { parent: this, protect: args.protect, dependsOn: args.after },
     );
 
     this.release = new helm.Release(
@@ -149,7 +155,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         cleanupOnFail: true,
         timeout: args.helmTimeoutSeconds,
       },
-      { parent: this, dependsOn: [secret], protect: args.protect },
+      { parent: this, dependsOn: [...args.after, secret], protect: args.protect },
     );
 
     // Derived from the deployed release, so anything using them waits for it.

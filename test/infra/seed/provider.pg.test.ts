@@ -228,13 +228,13 @@ describe("seed provider functions (real PostgreSQL)", () => {
     expect(await db.query("SELECT to_regclass('sales') IS NULL AS gone")).to.deep.equal([{ gone: true }]);
   });
 
-  it("a password the database does not take says that dbPassword drifted, and how to fix it", async () => {
+  it("a password the database does not take says it was changed outside the stack, and how to fix it", async () => {
     const { inputs } = await checkSeed({}, inputsFor(db.url));
     const error = await createSeed({ ...inputs, password: "not-the-password" }).catch((e: Error) => e);
     const message = String(error);
     expect(message).to.match(/refused the password of user \w+ for database sales_db_test_\w+/);
-    expect(message).to.contain("a dbPassword, dbUser or dbName changed since is not applied to it");
-    expect(message).to.contain("README, Known limitations");
+    expect(message).to.contain("if the role's password was changed outside this stack, set dbPassword to it");
+    expect(message).to.contain("README, Day-two operations");
     expect(message).to.not.contain("not-the-password");
   });
 });

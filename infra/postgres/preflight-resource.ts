@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { compiledModule } from "../compiled-module";
+import type { PreflightInputs } from "./preflight";
+import type { PreflightSettings } from "./preflight-checks";
+
+/** The compiled provider functions, relative to the project root (not exported: it is serialized). */
+const PROVIDER_MODULE = "dist/infra/postgres/preflight.js";
+
+const provider: pulumi.dynamic.ResourceProvider<PreflightInputs, PreflightInputs> = {
+  async check(olds, news) {
+    return providerFunctions().checkPreflight(olds, news);
+  },
+  async diff(_id, olds, news) {
+    return providerFunctions().diffPreflight(olds, news);
+  },
+  async create(inputs) {
+    const outs = await providerFunctions().applyPreflight(inputs);
+    return { id: `${inputs.namespace}/${inputs.releaseName}`, outs };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await providerFunctions().applyPreflight(news) };
+  },
+};
+
+function providerFunctions(): typeof import("./preflight") {
+  return compiledModule(PROVIDER_MODULE);
+}
+
+export interface PreflightArgs extends PreflightSettings {
+  /** The kubeconfig context. Default: the current one. */
+  readonly context?: string;
+}
+
+/**
+ * Checks the cluster before anything of the stack changes (every other resource depends on it): its Kubernetes
+ * version, StorageClasses, namespace, RBAC and Pod Security, and the refusals of day two (a volume that would shrink
+ * or cannot grow, another PostgreSQL major on an existing data directory). Then grows the volume where asked.
+ */
+export class Preflight extends pulumi.dynamic.Resource {
+  /** What `up` does to the volume (set at preview); empty when nothing. */
+  declare readonly volumePlan: pulumi.Output<string>;
+
+  constructor(name: string, args: PreflightArgs, opts?: pulumi.CustomResourceOptions) {
+    const inputs: Record<keyof PreflightInputs, unknown> = {
+      namespace: args.namespace,
+      createNamespace: args.createNamespace,
+      releaseName: args.releaseName,
+      storageSize: args.storageSize,
+      storageClass: args.storageClass,
+      image: args.image,
+      minKubernetes: args.minKubernetes,
+      context: args.context,
+      volumePlan: undefined,
+    };
+    // Type token: pulumi-nodejs:dynamic/postgres:Preflight.
+    super(provider, name, inputs, opts, "postgres", "Preflight");
+  }
+}

@@ -1,0 +1,57 @@
+// The Preflight provider's work, as plain functions (preflight-resource.ts is the resource): `check` reads the
+// cluster and refuses what cannot work before anything changes, at preview and at up; `create`/`update` make the
+// volume changes the release cannot (the PVC's size, the StatefulSet's immutable claim template).
+import { readClusterFacts } from "./cluster-facts";
+import { chartNames } from "./chart";
+import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight-checks";
+import { applyVolumePlan } from "./volume-growth";
+
+export interface PreflightInputs extends PreflightSettings {
+  /** The kubeconfig context; unset: the current one. */
+  readonly context?: string;
+  /** Set by `check`: what `up` does to the volume, in one line for the preview; empty when nothing. */
+  readonly volumePlan?: string;
+}
+
+export async function checkPreflight(
+  _olds: Partial<PreflightInputs>,
+  news: PreflightInputs,
+): Promise<{ inputs: PreflightInputs; failures: { property: string; reason: string }[] }> {
+  const { facts, sizes } = await readClusterFacts(news);
+  const reasons = refusals(facts, news, sizes);
+  if (reasons.length > 0) {
+    return { inputs: news, failures: reasons.map((reason) => ({ property: "cluster", reason })) };
+  }
+  const plan = describePlan(
+    volumePlan(facts, news, sizes),
+    chartNames(news.releaseName, news.namespace).statefulSet,
+  );
+  return { inputs: { ...news, volumePlan: plan }, failures: [] };
+}
+
+/** An update when a setting changed or the volume has something to do; never a replace. */
+export function diffPreflight(
+  olds: PreflightInputs,
+  news: PreflightInputs,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+  const { volumePlan: _old, ...oldSettings } = olds;
+  const { volumePlan: plan, ...newSettings } = news;
+  const changes =
+    Boolean(plan) || JSON.stringify(sorted(oldSettings)) !== JSON.stringify(sorted(newSettings));
+  return { changes, replaces: [], deleteBeforeReplace: false };
+}
+
+/** `create` and `update`: the volume changes, from the cluster as it is now (check may be minutes old). */
+export async function applyPreflight(inputs: PreflightInputs): Promise<PreflightInputs> {
+  const { facts, sizes } = await readClusterFacts(inputs);
+  const reasons = refusals(facts, inputs, sizes);
+  if (reasons.length > 0) throw new Error(reasons.join("; "));
+  await applyVolumePlan(inputs, volumePlan(facts, inputs, sizes));
+  return { ...inputs, volumePlan: "" };
+}
+
+function sorted(record: object): [string, unknown][] {
+  return Object.entries(record)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+}
