@@ -63,6 +63,16 @@ const db = new PostgresDatabase("sales-db", {
   after: [preflight],
 });
 
+db.rolePassword.rotates.apply((rotates) => {
+  if (rotates) {
+    pulumi.log.info(
+      `The password of role ${config.dbUser} rotates in this up: ALTER ROLE in the running database, then the ` +
+        "Secret; nothing restarts.",
+      db.rolePassword,
+    );
+  }
+});
+
 const seed = new SalesSeed(
   "sales-seed",
   {

@@ -104,7 +104,8 @@ new_stack() {
 stack_on() { pulumi_ "$2" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml" "${@:3}"; }
 stack() { stack_on e2e "$@"; }
 # The real first boot (initdb) and a busy shared machine: give the seeder two minutes to reach PostgreSQL.
-setup stack new_stack e2e "namespace=$NS" createNamespace=false storageSize=1Gi pvcRetention=Delete \
+# On the StorageClass that allows expansion: the day-two steps grow its volume.
+setup stack new_stack e2e "namespace=$NS" createNamespace=false storageSize=1Gi storageClass=expandable pvcRetention=Delete \
   seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE"
 say "setup: ready in $((SECONDS - started))s"
 
@@ -210,6 +211,11 @@ step update update_checks
 
 # --- 7. refresh sees no drift ----------------------------------------------------------------------------------
 step refresh stack refresh --yes --expect-no-changes
+
+# --- day two (steps/day-two.sh): rotate the password, grow the volume, refuse a shrink and a major, roll a minor ---
+# shellcheck source-path=SCRIPTDIR source=steps/day-two.sh
+source "$E2E/steps/day-two.sh"
+day_two_steps
 
 # --- failures and timings (steps/*.sh): a failing preview, the connect output, the API cut mid-seed, speed ----
 source "$E2E/steps/failures.sh"

@@ -27,7 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/common.sh"
 LOG_NAME=cluster
 
-E2E_PV_COUNT=${E2E_PV_COUNT:-8}
+E2E_PV_COUNT=${E2E_PV_COUNT:-10}
 start=$SECONDS
 
 for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do
@@ -98,7 +98,7 @@ kubectl get --raw /readyz >/dev/null
 
 # 5. Storage: a default StorageClass and local PVs on the node. The folders are root's 0755, as a fresh disk's
 #    root would be: kubelet gives the pod's fsGroup access to them (a hostPath volume would get no fsGroup).
-log "creating StorageClass standard and $E2E_PV_COUNT local PersistentVolumes"
+log "creating StorageClasses standard and expandable, and $E2E_PV_COUNT local PersistentVolumes"
 {
   cat <<EOF
 apiVersion: storage.k8s.io/v1
@@ -110,8 +110,21 @@ metadata:
 provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Retain
 volumeBindingMode: WaitForFirstConsumer
+---
+# A class that allows expansion, for the e2e stack whose volume the day-two steps grow.
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: expandable
+provisioner: kubernetes.io/no-provisioner
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: true
 EOF
   for i in $(seq 0 $((E2E_PV_COUNT - 1))); do
+    # The last two PVs are of class expandable.
+    class=standard
+    ((i >= E2E_PV_COUNT - 2)) && class=expandable
     mkdir -p "$E2E_WORKDIR/pv/pv-$i"
     cat <<EOF
 ---
@@ -126,7 +139,7 @@ spec:
     storage: 10Gi
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
-  storageClassName: standard
+  storageClassName: $class
   volumeMode: Filesystem
   local:
     path: $E2E_WORKDIR/pv/pv-$i

@@ -76,6 +76,11 @@ retain_checks() {
   [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]] || return 1
   volume=$(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.volumeName}') && [[ -n $volume ]] || return 1
   expect_rows "$ROWS_V1" "$RETAIN_NS" || return 1
+  # The default class does not allow expansion: a larger volume is refused (steps/day-two.sh), nothing changed.
+  refused e2e-retain grow-fixed-class storageSize 3Gi \
+    "storageSize 3Gi would grow the volume postgres-data-postgres-0 (2Gi), but its StorageClass standard does not allow volume expansion" ||
+    return 1
+  [[ $(kubectl -n "$RETAIN_NS" get pvc "$pvc" -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]] || return 1
   # A mark only this volume holds: a fresh volume (or a re-seed) could not have it.
   query "CREATE TABLE e2e_mark AS SELECT 'before destroy'::text AS note" "$RETAIN_NS" || return 1
   stack_on e2e-retain destroy --yes --skip-preview || return 1
