@@ -2,7 +2,17 @@ import { expect } from "chai";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { CHART_DIR, chartNames, chartValues, hashFolder, POSTGRES_PORT } from "../../../infra/postgres/chart";
+import {
+  CHART_DIR,
+  chartNames,
+  chartValues,
+  hashFolder,
+  MAJOR_LABEL,
+  minKubernetes,
+  POD_SECURITY,
+  postgresMajor,
+  POSTGRES_PORT,
+} from "../../../infra/postgres/chart";
 import { scratch } from "../../support/files";
 import { haveHelm, helm, HELM, type KubeObject, renderChart } from "../../support/helm";
 
@@ -139,6 +149,24 @@ renderTests(
       });
     });
 
+    it("has the security contexts the preflight's dry run asks the namespace about (POD_SECURITY)", () => {
+      expect(pod().securityContext).to.deep.equal(POD_SECURITY.pod);
+      expect(container().securityContext).to.deep.equal(POD_SECURITY.container);
+    });
+
+    it("records the image's PostgreSQL major on the volume it creates, which the preflight reads", async () => {
+      const claim = statefulSet().spec.volumeClaimTemplates[0].metadata;
+      expect(claim.labels[MAJOR_LABEL]).to.equal("17");
+      const other = await files.write(
+        "values-16.json",
+        JSON.stringify(chartValues({ ...INPUTS, image: { repository: "postgres", tag: "16.4-bookworm" } })),
+      );
+      const rendered = await renderChart(CHART_DIR, other);
+      const claim16 = (rendered.get("StatefulSet/postgres") as KubeObject).spec.volumeClaimTemplates[0]
+        .metadata;
+      expect(claim16.labels[MAJOR_LABEL]).to.equal(postgresMajor("16.4-bookworm"));
+    });
+
     it("meets the restricted Pod Security Standard, which the namespace the program creates enforces", () => {
       const spec = pod();
       const violations: string[] = [];
@@ -202,6 +230,20 @@ renderTests(
       );
       expect(failure).to.match(/kubeVersion/i);
       await helm("template", "postgres", CHART_DIR, "-f", valuesFile, "--kube-version", "1.27.0");
+      // The preflight refuses the same clusters, before Helm runs.
+      expect(minKubernetes()).to.equal("1.27.0");
+    });
+
+    it("refuses an image tag that does not start with the PostgreSQL major", async () => {
+      const values = await files.write(
+        "values-bookworm.json",
+        JSON.stringify(chartValues({ ...INPUTS, image: { repository: "postgres", tag: "bookworm" } })),
+      );
+      let failure = "";
+      await helm("template", "postgres", CHART_DIR, "-f", values).catch(
+        (error: Error & { stderr?: string }) => (failure = error.stderr ?? error.message),
+      );
+      expect(failure).to.contain("image.tag must start with the PostgreSQL major version");
     });
 
     it("refuses a password value and a missing Secret name", async () => {
