@@ -4,7 +4,6 @@
 import { httpStatus, kubeApiError, kubeConfig, requestTimeout, statusMessage, type K8s } from "../kube/api";
 import { TUNNEL_LIMITS } from "../kube/target";
 import { chartNames, MAJOR_LABEL, POD_SECURITY } from "./chart";
-import type { Sizes } from "./preflight-checks";
 
 export interface StorageClassFact {
   readonly name: string;
@@ -45,6 +44,13 @@ export interface ClusterFacts {
   readonly podRefusal?: string;
   readonly volume: VolumeFact | null;
   readonly statefulSet: StatefulSetFact | null;
+}
+
+/** Sizes in bytes, read with the Kubernetes client's own quantity parser. */
+export interface Sizes {
+  readonly wanted: number;
+  readonly volume?: number;
+  readonly claimTemplate?: number;
 }
 
 export interface FactsQuery {

@@ -1,6 +1,6 @@
 // What the preflight refuses, and what it will do to the volume, decided from the cluster's facts alone: plain
 // functions, each refusal one line that names what is wrong and what to do.
-import type { ClusterFacts } from "./cluster-facts";
+import type { ClusterFacts, Sizes } from "./cluster-facts";
 import { postgresMajor } from "./chart";
 
 /** The stack's settings the preflight judges. */
@@ -15,13 +15,6 @@ export interface PreflightSettings {
   readonly image: string;
   /** The oldest Kubernetes the chart supports (its `kubeVersion`, like `1.27.0`). */
   readonly minKubernetes: string;
-}
-
-/** Sizes in bytes, read with the Kubernetes client's own quantity parser. */
-export interface Sizes {
-  readonly wanted: number;
-  readonly volume?: number;
-  readonly claimTemplate?: number;
 }
 
 /** What `up` does to the volume before the release: grow the PVC, recreate the StatefulSet without its pods. */

@@ -73,8 +73,16 @@ describe("stack config", () => {
     ["storageSize", "lots", 'config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"'],
     ["namespace", "Sales_DB", "config sales-db:namespace must be a DNS label"],
     ["pvcRetention", "Keep", "config sales-db:pvcRetention must be one of Delete, Retain"],
-    ["image", "postgres", "config sales-db:image must be an image whose pinned tag starts with the PostgreSQL major"],
-    ["image", "postgres:bookworm", "config sales-db:image must be an image whose pinned tag starts with the PostgreSQL major"],
+    [
+      "image",
+      "postgres",
+      "config sales-db:image must be an image whose pinned tag starts with the PostgreSQL major",
+    ],
+    [
+      "image",
+      "postgres:bookworm",
+      "config sales-db:image must be an image whose pinned tag starts with the PostgreSQL major",
+    ],
     ["image", "postgres:latest", "config sales-db:image must be pinned to a version, not latest"],
     ["dbName", "sales-db", "config sales-db:dbName must be a PostgreSQL identifier"],
     ["seedMaxRejectedShare", "2", "config sales-db:seedMaxRejectedShare must be a number from 0 to 1"],

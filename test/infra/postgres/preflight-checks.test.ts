@@ -1,12 +1,11 @@
 import { expect } from "chai";
-import type { ClusterFacts } from "../../../infra/postgres/cluster-facts";
+import type { ClusterFacts, Sizes } from "../../../infra/postgres/cluster-facts";
 import {
   describePlan,
   refusals,
   tagOf,
   volumePlan,
   type PreflightSettings,
-  type Sizes,
 } from "../../../infra/postgres/preflight-checks";
 import { diffPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
 
