@@ -89,6 +89,11 @@ describe("stack config", () => {
     ["seedConnection", "ssh", "config sales-db:seedConnection must be one of port-forward, direct"],
     ["protect", "yes", "config sales-db:protect must be true or false"],
     ["helmTimeout", "5", "config sales-db:helmTimeout must be an integer from 30 to 3600"],
+    [
+      "dbPasswordGeneration",
+      "-1",
+      "config sales-db:dbPasswordGeneration must be an integer from 0 to 1000000",
+    ],
   ] as const) {
     it(`rejects ${key}=${value} naming the key`, () => {
       expect(failure({ [key]: value })).to.contain(message);

@@ -234,6 +234,13 @@ describe("Pulumi program (mocks)", () => {
     });
   });
 
+  it("asks the generated password for a new generation when dbPasswordGeneration is raised", async () => {
+    const config = { ...stackConfig("staging"), "sales-db:dbPasswordGeneration": "2" };
+    delete config["sales-db:dbPassword"];
+    const { resources } = await runProgram("staging", config);
+    expect(find(resources, GENERATED_PASSWORD).inputs.generation).to.equal(2);
+  });
+
   it("generates nothing when the user set dbPassword: theirs wins", async () => {
     const { resources } = await runProgram("dev", stackConfig("dev"));
     expect(resources.map((r) => r.type)).to.not.include(GENERATED_PASSWORD);
