@@ -40,7 +40,7 @@ export interface ClusterFacts {
   readonly namespace?: { readonly labels: Readonly<Record<string, string>> } | null;
   /** What the user may not do in the namespace that the stack needs: `get secrets`, `create pods/portforward`. */
   readonly denied: readonly string[];
-  /** Why the namespace's admission (Pod Security) refuses the chart's pod, in a dry run; undefined if it admits it. */
+  /** Why the namespace's Pod Security admission refuses the chart's pod, in a dry run; undefined if it admits it. */
   readonly podRefusal?: string;
   readonly volume: VolumeFact | null;
   readonly statefulSet: StatefulSetFact | null;
@@ -208,8 +208,8 @@ function statefulSetFact(
 
 /**
  * A server-side dry run of the chart's pod (its security contexts, the configured image) in the namespace: what
- * Pod Security admission, or any other admission, says of it, without creating anything. A user who may not
- * create pods learns nothing here (Helm creates the StatefulSet, not the pod).
+ * Pod Security admission says of it, without creating anything. A user who may not create pods learns nothing
+ * here (Helm creates the StatefulSet, not the pod).
  */
 async function podRefusal(
   k8s: K8s,
@@ -244,12 +244,8 @@ async function podRefusal(
     );
     return undefined;
   } catch (error) {
-    const status = httpStatus(error);
-    if (status !== 400 && status !== 422 && !(status === 403 && /violates PodSecurity/.test(bodyOf(error)))) {
-      return undefined;
-    }
-    return bodyOf(error) || `HTTP ${status}`;
+    // Only Pod Security's verdict: quotas, limit ranges and webhooks judge the real pod, not this bare one.
+    const message = statusMessage((error as { body?: unknown }).body) ?? "";
+    return httpStatus(error) === 403 && /violates PodSecurity/.test(message) ? message : undefined;
   }
 }
-
-const bodyOf = (error: unknown) => statusMessage((error as { body?: unknown }).body) ?? "";

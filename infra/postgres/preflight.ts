@@ -1,6 +1,7 @@
 // The Preflight provider's work, as plain functions (preflight-resource.ts is the resource): `check` reads the
 // cluster and refuses what cannot work before anything changes, at preview and at up; `create`/`update` make the
 // volume changes the release cannot (the PVC's size, the StatefulSet's immutable claim template).
+import { SalesDbError } from "../../loader/errors";
 import { readClusterFacts } from "./cluster-facts";
 import { chartNames } from "./chart";
 import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight-checks";
@@ -17,7 +18,15 @@ export async function checkPreflight(
   _olds: Partial<PreflightInputs>,
   news: PreflightInputs,
 ): Promise<{ inputs: PreflightInputs; failures: { property: string; reason: string }[] }> {
-  const { facts, sizes } = await readClusterFacts(news);
+  let read;
+  try {
+    read = await readClusterFacts(news);
+  } catch (error) {
+    // The API unreachable or refusing: one line, as a failure of this resource, not a stack trace.
+    if (!(error instanceof SalesDbError)) throw error;
+    return { inputs: news, failures: [{ property: "cluster", reason: error.message }] };
+  }
+  const { facts, sizes } = read;
   const reasons = refusals(facts, news, sizes);
   if (reasons.length > 0) {
     return { inputs: news, failures: reasons.map((reason) => ({ property: "cluster", reason })) };

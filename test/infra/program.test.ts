@@ -235,7 +235,10 @@ describe("Pulumi program (mocks)", () => {
   });
 
   it("asks the generated password for a new generation when dbPasswordGeneration is raised", async () => {
-    const config = { ...stackConfig("staging"), "sales-db:dbPasswordGeneration": "2" };
+    const config: Record<string, string> = {
+      ...stackConfig("staging"),
+      "sales-db:dbPasswordGeneration": "2",
+    };
     delete config["sales-db:dbPassword"];
     const { resources } = await runProgram("staging", config);
     expect(find(resources, GENERATED_PASSWORD).inputs.generation).to.equal(2);

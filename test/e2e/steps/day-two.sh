@@ -10,9 +10,20 @@ pod_identity() { kubectl -n "$NS" get pod postgres-0 -o jsonpath='{.metadata.uid
 sts_uid() { kubectl -n "$NS" get statefulset postgres -o jsonpath='{.metadata.uid}'; }
 pvc_size() { kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}'; }
 
+secret_uid() { kubectl -n "$NS" get secret postgres-auth -o jsonpath='{.metadata.uid}'; }
+
+# As on staging and prod, the Secret (and the release) are protected while the password rotates; whatever happens,
+# the protection goes again, so that the destroy step can run.
 password_rotation() {
-  local before rotated output
-  before=$(pod_identity) || return 1
+  local status=0
+  day_two_config set protect true && stack up --yes --skip-preview >/dev/null || return 1
+  rotation_checks || status=$?
+  day_two_config set protect false && stack up --yes --skip-preview >/dev/null || return 1
+  return "$status"
+}
+rotation_checks() {
+  local before rotated output secret
+  before=$(pod_identity) && secret=$(secret_uid) || return 1
   rotated="e2e-rotated-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   day_two_config set --secret dbPassword "$rotated" || return 1
   stack preview --diff >"$WORK/rotate-preview.txt" 2>&1 || { cat "$WORK/rotate-preview.txt"; return 1; }
@@ -29,6 +40,7 @@ password_rotation() {
   # The seed reads the Secret on refresh: it holds the new password.
   stack refresh --yes --expect-no-changes && stack up --yes --expect-no-changes || return 1
   [[ $(pod_identity) == "$before" ]] || { echo "the pod restarted: $before -> $(pod_identity)"; return 1; }
+  [[ $(secret_uid) == "$secret" ]] || { echo "the Secret was replaced, not updated"; return 1; }
   [[ $old != "$rotated" ]]
 }
 

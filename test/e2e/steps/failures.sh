@@ -35,7 +35,11 @@ failing_preview_checks() {
   printf 'product,price,quantity\n"Halal Tea,12.50,4\n' >"$WORK/unterminated.csv"
   # A failure in the provider's check (the engine stops a running program) and one in the program itself.
   failing_preview check seedCsv "$WORK/unterminated.csv" "unterminated.csv:2: a quoted field opens on this line and never closes" &&
-    failing_preview program storageSize lots "config sales-db:storageSize must be a storage quantity"
+    failing_preview program storageSize lots "config sales-db:storageSize must be a storage quantity" &&
+    # The preflight reads the cluster: a namespace that is not there, a StorageClass it does not have.
+    failing_preview namespace namespace sales-db-missing \
+      "namespace sales-db-missing does not exist and createNamespace is false" &&
+    failing_preview storage-class storageClass fast "StorageClass fast does not exist in the cluster (it has: "
 }
 
 # The PID of the process that serves the pod's port-forward behind the API server: the kubelet of the pod's node,
