@@ -29,8 +29,14 @@ export interface VolumePlan {
   readonly recreate?: string;
 }
 
+/** A reason the stack cannot be applied, and the setting it is about (the engine prints it with its value). */
+export interface Refusal {
+  readonly property: keyof PreflightSettings;
+  readonly reason: string;
+}
+
 /** Every reason the stack cannot be applied to this cluster as configured; empty when it can. */
-export function refusals(facts: ClusterFacts, settings: PreflightSettings, sizes: Sizes): string[] {
+export function refusals(facts: ClusterFacts, settings: PreflightSettings, sizes: Sizes): Refusal[] {
   return [
     ...clusterRefusals(facts, settings),
     ...volumeRefusals(facts, settings, sizes),
@@ -38,12 +44,14 @@ export function refusals(facts: ClusterFacts, settings: PreflightSettings, sizes
   ];
 }
 
-function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): string[] {
-  const found: string[] = [];
+function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): Refusal[] {
+  const found: Refusal[] = [];
+  const refuse = (property: Refusal["property"], reason: string) => found.push({ property, reason });
   const ns = settings.namespace;
   const running = versionNumbers(facts.kubernetesVersion ?? "");
   if (running && olderThan(running, versionNumbers(settings.minKubernetes) ?? [])) {
-    found.push(
+    refuse(
+      "minKubernetes",
       `Kubernetes ${facts.kubernetesVersion} at ${facts.server} is older than the chart supports ` +
         `(${settings.minKubernetes} or newer): upgrade the cluster, or point kubernetes:context at a newer one`,
     );
@@ -51,31 +59,36 @@ function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): stri
   const classes = facts.storageClasses;
   const names = classes?.map((c) => c.name).join(", ") || "none";
   if (classes && settings.storageClass && !classes.some((c) => c.name === settings.storageClass)) {
-    found.push(
+    refuse(
+      "storageClass",
       `StorageClass ${settings.storageClass} does not exist in the cluster (it has: ${names}): ` +
         "pulumi config set storageClass to one of them",
     );
   }
   if (classes && !settings.storageClass && !facts.volume && !classes.some((c) => c.isDefault)) {
-    found.push(
+    refuse(
+      "storageClass",
       `the cluster has no default StorageClass and storageClass is not set, so the volume would never bind: ` +
         `pulumi config set storageClass to one of the cluster's (${names}), or mark one as the default`,
     );
   }
   if (facts.namespace === null && !settings.createNamespace) {
-    found.push(
+    refuse(
+      "namespace",
       `namespace ${ns} does not exist and createNamespace is false: create it ` +
         `(kubectl create namespace ${ns}), or pulumi config set createNamespace true`,
     );
   }
   if (facts.denied.length > 0) {
-    found.push(
+    refuse(
+      "namespace",
       `the kubeconfig's user (context ${facts.context}) may not ${facts.denied.join(", ")} in namespace ${ns}, ` +
         "which pulumi needs to wait for the pod, reach PostgreSQL and read its password: ask for a Role that allows it",
     );
   }
   if (facts.podRefusal) {
-    found.push(
+    refuse(
+      "namespace",
       `namespace ${ns} refuses the PostgreSQL pod (${oneLine(facts.podRefusal)}): ` +
         "ask the cluster's admin to admit it, or deploy to another namespace",
     );
@@ -83,19 +96,22 @@ function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): stri
   return found;
 }
 
-function volumeRefusals(facts: ClusterFacts, settings: PreflightSettings, sizes: Sizes): string[] {
+function volumeRefusals(facts: ClusterFacts, settings: PreflightSettings, sizes: Sizes): Refusal[] {
   const volume = facts.volume;
   if (!volume) return [];
-  const found: string[] = [];
+  const found: Refusal[] = [];
+  const refuse = (property: Refusal["property"], reason: string) => found.push({ property, reason });
   if (settings.storageClass && volume.storageClass && settings.storageClass !== volume.storageClass) {
-    found.push(
+    refuse(
+      "storageClass",
       `storageClass ${settings.storageClass} differs from the class of the volume ${volume.name} ` +
         `(${volume.storageClass}): a volume cannot move to another class; set storageClass back to ` +
         `${volume.storageClass} (to move the data: a backup, then a restore into a new stack)`,
     );
   }
   if (sizes.volume !== undefined && sizes.wanted < sizes.volume) {
-    found.push(
+    refuse(
+      "storageSize",
       `storageSize ${settings.storageSize} is smaller than the volume ${volume.name} (${volume.size}): ` +
         `a volume never shrinks; set storageSize back to ${volume.size}`,
     );
@@ -107,7 +123,8 @@ function volumeRefusals(facts: ClusterFacts, settings: PreflightSettings, sizes:
     storageClass &&
     !storageClass.allowVolumeExpansion
   ) {
-    found.push(
+    refuse(
+      "storageSize",
       `storageSize ${settings.storageSize} would grow the volume ${volume.name} (${volume.size}), but its ` +
         `StorageClass ${storageClass.name} does not allow volume expansion: set storageSize back to ${volume.size}, ` +
         `or have allowVolumeExpansion: true set on ${storageClass.name} (where its provisioner can resize)`,
@@ -116,7 +133,7 @@ function volumeRefusals(facts: ClusterFacts, settings: PreflightSettings, sizes:
   return found;
 }
 
-function versionRefusals(facts: ClusterFacts, settings: PreflightSettings): string[] {
+function versionRefusals(facts: ClusterFacts, settings: PreflightSettings): Refusal[] {
   const volume = facts.volume;
   const wanted = postgresMajor(tagOf(settings.image));
   if (!volume || !wanted) return [];
@@ -127,9 +144,13 @@ function versionRefusals(facts: ClusterFacts, settings: PreflightSettings): stri
     ? "recorded on the volume when it was created"
     : `the image the StatefulSet runs, ${facts.statefulSet?.image}`;
   return [
-    `image ${settings.image} is PostgreSQL ${wanted}, but the volume ${volume.name} holds a PostgreSQL ${running} ` +
-      `data directory (${source}): a data directory starts only under its own major version; keep a ${running}.x ` +
-      `tag, or move the data with a backup and a restore into a stack on ${wanted} (README, Day-two operations)`,
+    {
+      property: "image",
+      reason:
+        `image ${settings.image} is PostgreSQL ${wanted}, but the volume ${volume.name} holds a PostgreSQL ${running} ` +
+        `data directory (${source}): a data directory starts only under its own major version; keep a ${running}.x ` +
+        `tag, or move the data with a backup and a restore into a stack on ${wanted} (README, Day-two operations)`,
+    },
   ];
 }
 

@@ -24,12 +24,12 @@ export async function checkPreflight(
   } catch (error) {
     // The API unreachable or refusing: one line, as a failure of this resource, not a stack trace.
     if (!(error instanceof SalesDbError)) throw error;
-    return { inputs: news, failures: [{ property: "cluster", reason: error.message }] };
+    return { inputs: news, failures: [{ property: "namespace", reason: error.message }] };
   }
   const { facts, sizes } = read;
   const reasons = refusals(facts, news, sizes);
   if (reasons.length > 0) {
-    return { inputs: news, failures: reasons.map((reason) => ({ property: "cluster", reason })) };
+    return { inputs: news, failures: [...reasons] };
   }
   const plan = describePlan(
     volumePlan(facts, news, sizes),
@@ -54,7 +54,7 @@ export function diffPreflight(
 export async function applyPreflight(inputs: PreflightInputs): Promise<PreflightInputs> {
   const { facts, sizes } = await readClusterFacts(inputs);
   const reasons = refusals(facts, inputs, sizes);
-  if (reasons.length > 0) throw new Error(reasons.join("; "));
+  if (reasons.length > 0) throw new Error(reasons.map((refusal) => refusal.reason).join("; "));
   await applyVolumePlan(inputs, volumePlan(facts, inputs, sizes));
   return { ...inputs, volumePlan: "" };
 }

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { ClusterFacts, Sizes } from "../../../infra/postgres/cluster-facts";
 import {
   describePlan,
-  refusals,
+  refusals as refusalsOf,
   tagOf,
   volumePlan,
   type PreflightSettings,
@@ -46,6 +46,10 @@ const SETTINGS: PreflightSettings = {
 };
 const SAME: Sizes = { wanted: GI, volume: GI, claimTemplate: GI };
 
+/** The refusals' lines, each prefixed with the setting it blames. */
+const refusals = (...args: Parameters<typeof refusalsOf>) =>
+  refusalsOf(...args).map((refusal) => `${refusal.property}: ${refusal.reason}`);
+
 describe("preflight refusals (one line each: what is wrong, what to do)", () => {
   it("refuses nothing, and plans nothing, for a cluster that runs the stack as it is", () => {
     expect(refusals(facts(), SETTINGS, SAME)).to.deep.equal([]);
@@ -55,7 +59,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
 
   it("a Kubernetes older than the chart's kubeVersion", () => {
     expect(refusals(facts({ kubernetesVersion: "v1.26.9+k3s1" }), SETTINGS, SAME)).to.deep.equal([
-      "Kubernetes v1.26.9+k3s1 at https://10.0.0.1:6443 is older than the chart supports (1.27.0 or newer): " +
+      "minKubernetes: Kubernetes v1.26.9+k3s1 at https://10.0.0.1:6443 is older than the chart supports (1.27.0 or newer): " +
         "upgrade the cluster, or point kubernetes:context at a newer one",
     ]);
     expect(refusals(facts({ kubernetesVersion: "v1.27.0" }), SETTINGS, SAME)).to.deep.equal([]);
@@ -69,7 +73,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
       storageClasses: [{ name: "fast", isDefault: false, allowVolumeExpansion: true }],
     });
     expect(refusals(noDefault, SETTINGS, { wanted: GI })).to.deep.equal([
-      "the cluster has no default StorageClass and storageClass is not set, so the volume would never bind: " +
+      "storageClass: the cluster has no default StorageClass and storageClass is not set, so the volume would never bind: " +
         "pulumi config set storageClass to one of the cluster's (fast), or mark one as the default",
     ]);
     expect(refusals(noDefault, { ...SETTINGS, storageClass: "fast" }, { wanted: GI })).to.deep.equal([]);
@@ -83,7 +87,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
     expect(
       refusals(facts({ volume: null }), { ...SETTINGS, storageClass: "ssd" }, { wanted: GI }),
     ).to.deep.equal([
-      "StorageClass ssd does not exist in the cluster (it has: standard, expandable): " +
+      "storageClass: StorageClass ssd does not exist in the cluster (it has: standard, expandable): " +
         "pulumi config set storageClass to one of them",
     ]);
   });
@@ -91,7 +95,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
   it("a namespace that does not exist when the stack may not create it", () => {
     const reasons = refusals(facts({ namespace: null }), { ...SETTINGS, createNamespace: false }, SAME);
     expect(reasons).to.deep.equal([
-      "namespace sales-db-dev does not exist and createNamespace is false: create it " +
+      "namespace: namespace sales-db-dev does not exist and createNamespace is false: create it " +
         "(kubectl create namespace sales-db-dev), or pulumi config set createNamespace true",
     ]);
     expect(refusals(facts({ namespace: null }), SETTINGS, SAME)).to.deep.equal([]);
@@ -101,7 +105,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
     expect(
       refusals(facts({ denied: ["get secrets", "create pods/portforward"] }), SETTINGS, SAME),
     ).to.deep.equal([
-      "the kubeconfig's user (context dev) may not get secrets, create pods/portforward in namespace sales-db-dev, " +
+      "namespace: the kubeconfig's user (context dev) may not get secrets, create pods/portforward in namespace sales-db-dev, " +
         "which pulumi needs to wait for the pod, reach PostgreSQL and read its password: ask for a Role that allows it",
     ]);
   });
@@ -110,7 +114,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
     const refusal =
       'pods "postgres-preflight" is forbidden: violates PodSecurity "restricted:latest":\n  runAsNonRoot';
     expect(refusals(facts({ podRefusal: refusal }), SETTINGS, SAME)).to.deep.equal([
-      'namespace sales-db-dev refuses the PostgreSQL pod (pods "postgres-preflight" is forbidden: violates ' +
+      'namespace: namespace sales-db-dev refuses the PostgreSQL pod (pods "postgres-preflight" is forbidden: violates ' +
         'PodSecurity "restricted:latest": runAsNonRoot): ask the cluster\'s admin to admit it, or deploy to another namespace',
     ]);
   });
@@ -121,7 +125,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
       volume: 2 * GI,
     });
     expect(reasons).to.deep.equal([
-      "storageSize 1Gi is smaller than the volume postgres-data-postgres-0 (2Gi): a volume never shrinks; " +
+      "storageSize: storageSize 1Gi is smaller than the volume postgres-data-postgres-0 (2Gi): a volume never shrinks; " +
         "set storageSize back to 2Gi",
     ]);
   });
@@ -129,7 +133,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
   it("a larger volume on a class that does not allow expansion", () => {
     expect(refusals(facts(), { ...SETTINGS, storageSize: "2Gi" }, { ...SAME, wanted: 2 * GI })).to.deep.equal(
       [
-        "storageSize 2Gi would grow the volume postgres-data-postgres-0 (1Gi), but its StorageClass standard does " +
+        "storageSize: storageSize 2Gi would grow the volume postgres-data-postgres-0 (1Gi), but its StorageClass standard does " +
           "not allow volume expansion: set storageSize back to 1Gi, or have allowVolumeExpansion: true set on " +
           "standard (where its provisioner can resize)",
       ],
@@ -138,7 +142,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
 
   it("another class for an existing volume", () => {
     expect(refusals(facts(), { ...SETTINGS, storageClass: "expandable" }, SAME)).to.deep.equal([
-      "storageClass expandable differs from the class of the volume postgres-data-postgres-0 (standard): a volume " +
+      "storageClass: storageClass expandable differs from the class of the volume postgres-data-postgres-0 (standard): a volume " +
         "cannot move to another class; set storageClass back to standard (to move the data: a backup, then a " +
         "restore into a new stack)",
     ]);
@@ -147,7 +151,7 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
   it("another PostgreSQL major on an existing data directory, recorded on the volume or read from the image", () => {
     const upgrade = { ...SETTINGS, image: "registry.local:5000/postgres:18.1-bookworm" };
     expect(refusals(facts(), upgrade, SAME)).to.deep.equal([
-      "image registry.local:5000/postgres:18.1-bookworm is PostgreSQL 18, but the volume postgres-data-postgres-0 " +
+      "image: image registry.local:5000/postgres:18.1-bookworm is PostgreSQL 18, but the volume postgres-data-postgres-0 " +
         "holds a PostgreSQL 17 data directory (recorded on the volume when it was created): a data directory starts " +
         "only under its own major version; keep a 17.x tag, or move the data with a backup and a restore into a " +
         "stack on 18 (README, Day-two operations)",
