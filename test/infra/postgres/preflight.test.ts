@@ -1,0 +1,64 @@
+import { expect } from "chai";
+import { checkPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
+import { scratch } from "../../support/files";
+
+const INPUTS: PreflightInputs = {
+  namespace: "sales-db-dev",
+  createNamespace: true,
+  releaseName: "postgres",
+  storageSize: "1Gi",
+  storageClass: "",
+  image: "postgres:17.6",
+  minKubernetes: "1.27.0",
+};
+
+describe("preflight check", () => {
+  let files: Awaited<ReturnType<typeof scratch>>;
+  let kubeconfig: string | undefined;
+  before(async () => {
+    files = await scratch();
+    kubeconfig = process.env.KUBECONFIG;
+    // An API server that refuses every connection: a check that reads the cluster fails at once.
+    process.env.KUBECONFIG = await files.write(
+      "kubeconfig",
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: closed, cluster: {server: 'https://127.0.0.1:1'}}]",
+        "users: [{name: someone, user: {token: not-a-token}}]",
+        "contexts: [{name: closed, context: {cluster: closed, user: someone}}]",
+        "current-context: closed",
+      ].join("\n"),
+    );
+  });
+  after(async () => {
+    if (kubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = kubeconfig;
+    await files.cleanup();
+  });
+
+  it("an unreachable API fails the check in one line naming the API, without its token or a stack trace", async () => {
+    const { failures } = await checkPreflight({}, INPUTS);
+    expect(failures).to.have.length(1);
+    expect(failures[0]!.reason).to.match(/^the Kubernetes API at https:\/\/127\.0\.0\.1:1 refused or failed/);
+    expect(failures[0]!.reason).to.not.contain("\n");
+    expect(failures[0]!.reason).to.not.contain("not-a-token");
+  });
+
+  it("reads the cluster again when a setting changed since the last up", async () => {
+    const olds = { ...INPUTS, volumePlan: "" };
+    const { failures } = await checkPreflight(olds, { ...INPUTS, storageSize: "2Gi" });
+    expect(failures).to.have.length(1);
+  });
+
+  it("does not read the cluster for the settings of the last up with nothing left to do", async () => {
+    const olds = { ...INPUTS, volumePlan: "" };
+    expect(await checkPreflight(olds, { ...INPUTS })).to.deep.equal({
+      inputs: { ...INPUTS, volumePlan: "" },
+      failures: [],
+    });
+    // A plan the last up recorded but may not have finished is checked again.
+    const pending = await checkPreflight({ ...olds, volumePlan: "grows the volume" }, { ...INPUTS });
+    expect(pending.failures).to.have.length(1);
+  });
+});
