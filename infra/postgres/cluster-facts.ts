@@ -38,12 +38,13 @@ export interface ClusterFacts {
   readonly storageClasses?: readonly StorageClassFact[];
   /** The namespace's labels; null when it does not exist, undefined when it cannot be read. */
   readonly namespace?: { readonly labels: Readonly<Record<string, string>> } | null;
-  /** What the user may not do in the namespace that the stack needs: `get secrets`, `create pods/portforward`. */
+  /** What the user may not do in the namespace that the stack needs, and why it needs it. */
   readonly denied: readonly string[];
   /** Why the namespace's Pod Security admission refuses the chart's pod, in a dry run; undefined if it admits it. */
   readonly podRefusal?: string;
-  readonly volume: VolumeFact | null;
-  readonly statefulSet: StatefulSetFact | null;
+  /** null when there is none yet; undefined when the user may not read it (then nothing is judged by it). */
+  readonly volume: VolumeFact | null | undefined;
+  readonly statefulSet: StatefulSetFact | null | undefined;
 }
 
 /** Sizes in bytes, read with the Kubernetes client's own quantity parser. */
@@ -62,10 +63,11 @@ export interface FactsQuery {
 }
 
 /** The accesses the stack needs in its namespace beyond what Helm needs, and what for. */
-export const NEEDED_ACCESS = [
-  { verb: "get", resource: "secrets", why: "read the password for refresh and destroy" },
-  { verb: "get", resource: "pods", why: "wait for the pod" },
-  { verb: "create", resource: "pods", subresource: "portforward", why: "reach PostgreSQL from pulumi" },
+const NEEDED_ACCESS = [
+  { verb: "get", resource: "secrets", why: "to read the password for refresh and destroy" },
+  { verb: "get", resource: "pods", why: "to wait for the pod" },
+  { verb: "create", resource: "pods", subresource: "portforward", why: "to reach PostgreSQL" },
+  { verb: "get", resource: "persistentvolumeclaims", why: "to judge a change of the volume" },
 ] as const;
 
 type Answer<T> = { value: T } | { status: number };
@@ -159,7 +161,10 @@ export async function readClusterFacts(
       denied: NEEDED_ACCESS.filter((_, i) => {
         const answer = access[i]!;
         return "value" in answer && answer.value.status?.allowed === false;
-      }).map((need) => `${need.verb} ${need.resource}${"subresource" in need ? `/${need.subresource}` : ""}`),
+      }).map(
+        (need) =>
+          `${need.verb} ${need.resource}${"subresource" in need ? `/${need.subresource}` : ""} (${need.why})`,
+      ),
       podRefusal: namespaceFact ? await podRefusal(k8s, core, query, options) : undefined,
       volume:
         "value" in volume
@@ -169,10 +174,18 @@ export async function readClusterFacts(
               storageClass: volume.value.spec?.storageClassName,
               major: volume.value.metadata?.labels?.[MAJOR_LABEL],
             }
-          : null,
-      statefulSet: "value" in statefulSet ? statefulSetFact(names.statefulSet, statefulSet.value) : null,
+          : absentOrUnknown(volume),
+      statefulSet:
+        "value" in statefulSet
+          ? statefulSetFact(names.statefulSet, statefulSet.value)
+          : absentOrUnknown(statefulSet),
     };
   }
+}
+
+/** null for an object that does not exist (404), undefined for one the user may not read. */
+function absentOrUnknown(answer: { status: number }): null | undefined {
+  return answer.status === 404 ? null : undefined;
 }
 
 function isDefaultClass(annotations: Record<string, string> | undefined): boolean {

@@ -65,7 +65,7 @@ function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): Refu
         "pulumi config set storageClass to one of them",
     );
   }
-  if (classes && !settings.storageClass && !facts.volume && !classes.some((c) => c.isDefault)) {
+  if (classes && !settings.storageClass && facts.volume === null && !classes.some((c) => c.isDefault)) {
     refuse(
       "storageClass",
       `the cluster has no default StorageClass and storageClass is not set, so the volume would never bind: ` +
@@ -82,8 +82,8 @@ function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): Refu
   if (facts.denied.length > 0) {
     refuse(
       "namespace",
-      `the kubeconfig's user (context ${facts.context}) may not ${facts.denied.join(", ")} in namespace ${ns}, ` +
-        "which pulumi needs to wait for the pod, reach PostgreSQL and read its password: ask for a Role that allows it",
+      `the kubeconfig's user (context ${facts.context}) may not ${facts.denied.join(", ")} in namespace ${ns}: ` +
+        "ask for a Role that allows it (README, Permissions the kubeconfig needs)",
     );
   }
   if (facts.podRefusal) {

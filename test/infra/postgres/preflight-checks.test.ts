@@ -102,12 +102,17 @@ describe("preflight refusals (one line each: what is wrong, what to do)", () => 
   });
 
   it("a kubeconfig whose user may not read Secrets or port-forward", () => {
-    expect(
-      refusals(facts({ denied: ["get secrets", "create pods/portforward"] }), SETTINGS, SAME),
-    ).to.deep.equal([
-      "namespace: the kubeconfig's user (context dev) may not get secrets, create pods/portforward in namespace sales-db-dev, " +
-        "which pulumi needs to wait for the pod, reach PostgreSQL and read its password: ask for a Role that allows it",
+    const denied = ["get secrets (to read the password)", "create pods/portforward (to reach PostgreSQL)"];
+    expect(refusals(facts({ denied }), SETTINGS, SAME)).to.deep.equal([
+      "namespace: the kubeconfig's user (context dev) may not get secrets (to read the password), create " +
+        "pods/portforward (to reach PostgreSQL) in namespace sales-db-dev: ask for a Role that allows it " +
+        "(README, Permissions the kubeconfig needs)",
     ]);
+  });
+
+  it("a volume the user may not read is judged by nothing, and is not taken for a first up", () => {
+    const unreadable = facts({ volume: undefined, statefulSet: undefined, storageClasses: [] });
+    expect(refusals(unreadable, { ...SETTINGS, image: "postgres:18.1" }, { wanted: GI })).to.deep.equal([]);
   });
 
   it("a namespace whose admission refuses the pod, its own words kept on one line", () => {
