@@ -49,6 +49,16 @@ export async function waitForReadyPod(k8s: K8s, config: KubeConfig, target: PodT
       if (status !== 404 && !(status !== undefined && status >= 500)) {
         throw new SalesDbError("kube_api", apiFailure(server, config, error, limits), { cause: error });
       }
+      if (status === 404) {
+        const never = await neverComing(k8s, config, target, limits);
+        if (never) {
+          throw new SalesDbError(
+            "db_unreachable",
+            `pod ${name} does not exist and nothing will create it: ${never} (deleted outside Pulumi?): ` +
+              "run pulumi up --refresh, which finds what is gone and recreates it",
+          );
+        }
+      }
       why = status === 404 ? "the pod does not exist" : describeKubeError(error);
     }
     if (Date.now() + delay > deadline) {
@@ -60,6 +70,38 @@ export async function waitForReadyPod(k8s: K8s, config: KubeConfig, target: PodT
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
+}
+
+/**
+ * Why a missing pod will never come, when the API can tell: its namespace is gone, or no StatefulSet of the
+ * namespace owns a pod of that name (`<name>-<ordinal>`). Undefined while one does, or when we may not look.
+ */
+async function neverComing(
+  k8s: K8s,
+  config: KubeConfig,
+  target: PodTarget,
+  limits: Pick<TunnelLimits, "requestMs">,
+): Promise<string | undefined> {
+  const options = () => requestTimeout(k8s, limits.requestMs);
+  try {
+    await config.makeApiClient(k8s.CoreV1Api).readNamespace({ name: target.namespace }, options());
+  } catch (error) {
+    return httpStatus(error) === 404 ? `its namespace ${target.namespace} does not exist` : undefined;
+  }
+  let statefulSets;
+  try {
+    statefulSets = await config
+      .makeApiClient(k8s.AppsV1Api)
+      .listNamespacedStatefulSet({ namespace: target.namespace }, options());
+  } catch {
+    return undefined;
+  }
+  const owned = statefulSets.items.some((sts) => {
+    const prefix = `${sts.metadata?.name ?? ""}-`;
+    const ordinal = target.pod.startsWith(prefix) ? target.pod.slice(prefix.length) : "";
+    return /^\d+$/.test(ordinal) && Number(ordinal) < (sts.spec?.replicas ?? 1);
+  });
+  return owned ? undefined : `no StatefulSet in namespace ${target.namespace} owns it`;
 }
 
 /** `Ready`, or why not: `phase Pending, container postgres: CrashLoopBackOff`. */

@@ -4,7 +4,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { scratch } from "./files";
 
 /**
- * A stand-in for the Kubernetes API server, just enough for the seeder's tunnel: `GET` of one pod, and the
+ * A stand-in for the Kubernetes API server, just enough for the seeder's tunnel: `GET` of one pod, of its
+ * namespace and of the namespace's StatefulSets, and the
  * `pods/portforward` websocket (subprotocol v4.channel.k8s.io) forwarded to a real PostgreSQL. It can refuse
  * (an HTTP status on every request), report the pod not Ready, drop every forward, or freeze like a stopped API
  * server (nothing read, nothing answered, pings included).
@@ -14,6 +15,10 @@ export interface FakeKubeApi {
   readonly kubeconfig: string;
   /** What the pod looks like; `undefined` for a pod that does not exist (404). */
   pod: { phase: string; ready: boolean } | undefined;
+  /** Whether the pod's namespace exists (`GET` of it answers 200, else 404). */
+  namespaceExists: boolean;
+  /** The StatefulSets of the namespace, which own pods `<name>-<ordinal>`. */
+  statefulSets: { name: string; replicas: number }[];
   /** Answer every request with this HTTP status and a Kubernetes Status body. */
   refuseWith: number | undefined;
   /** Answer only port-forward requests with this HTTP status (RBAC that allows get pods, not pods/portforward). */
@@ -50,6 +55,25 @@ export async function startFakeKubeApi(
     if (api.hang) return;
     if (api.refuseWith !== undefined) {
       response.writeHead(api.refuseWith, { "content-type": "application/json" }).end(status(api.refuseWith));
+      return;
+    }
+    const json = (body: unknown) =>
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const namespace = /^\/api\/v1\/namespaces\/([^/?]+)$/.exec(request.url ?? "");
+    if (namespace) {
+      if (!api.namespaceExists)
+        response.writeHead(404, { "content-type": "application/json" }).end(status(404));
+      else json({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace[1] } });
+      return;
+    }
+    if (/^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets(\?|$)/.test(request.url ?? "")) {
+      const items = api.namespaceExists ? api.statefulSets : [];
+      json({
+        apiVersion: "apps/v1",
+        kind: "StatefulSetList",
+        metadata: {},
+        items: items.map((sts) => ({ metadata: { name: sts.name }, spec: { replicas: sts.replicas } })),
+      });
       return;
     }
     const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)$/.exec(request.url ?? "");
@@ -140,6 +164,8 @@ export async function startFakeKubeApi(
   const api: FakeKubeApi = {
     kubeconfig,
     pod: { phase: "Running", ready: true },
+    namespaceExists: true,
+    statefulSets: [{ name: "postgres", replicas: 1 }],
     refuseWith: undefined,
     refusePortForwardWith: undefined,
     hang: false,

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# E2E steps for what goes wrong: a preview that fails must fail in seconds, and a port-forward cut in the middle of
+# E2E steps for what goes wrong: a preview that fails must fail in seconds, a port-forward cut in the middle of
 # a seed must fail `up` within the tunnel's bound, leave no backend of ours, keep the old rows and let the next
-# `up` succeed at once. Sourced by run.sh, whose `step`, `query`, $ROOT, $WORK, $NS and $PASSWORD they use; they
-# run against its `e2e` stack while it is up (after the update step), and put its config back as they found it.
+# `up` succeed at once, and a namespace deleted by hand is named at once. Sourced by run.sh, whose `step`, `query`,
+# `new_stack`, $ROOT, $WORK, $NS and $PASSWORD they use; they run against its `e2e` stack while it is up (after the
+# update step), and put its config back as they found it; deleted-namespace uses a stack of its own.
 
 # e2e_pulumi SECONDS COMMAND ARGS...: a pulumi command on the e2e stack, killed if it outlives its bound.
 e2e_pulumi() {
@@ -160,8 +161,30 @@ connect_checks() {
 }
 
 # The hook run.sh calls while the e2e stack is up.
+# A namespace deleted by hand, behind Pulumi's back: an `up` that needs the database fails at once, naming what is
+# gone and `pulumi up --refresh`, which then recreates everything and seeds again.
+GONE_NS=sales-db-e2e-gone
+deleted_namespace_checks() {
+  local started status=0
+  new_stack e2e-gone "namespace=$GONE_NS" seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE" || return 1
+  stack_on e2e-gone up --yes --skip-preview >/dev/null || return 1
+  kubectl delete namespace "$GONE_NS" --wait --timeout=120s || return 1
+  pulumi_ config set seedCsv "$WORK/sales-v2.csv" --stack e2e-gone --config-file "$WORK/Pulumi.e2e-gone.yaml" || return 1
+  started=$SECONDS
+  stack_on e2e-gone up --yes --skip-preview >"$WORK/gone-up.txt" 2>&1 && status=1
+  cat "$WORK/gone-up.txt"
+  echo "up failed after $((SECONDS - started))s"
+  [[ $status -eq 0 ]] || { echo "up succeeded without its namespace"; return 1; }
+  grep -q "its namespace $GONE_NS does not exist (deleted outside Pulumi?): run pulumi up --refresh" "$WORK/gone-up.txt" ||
+    return 1
+  stack_on e2e-gone up --refresh --yes --skip-preview >/dev/null || return 1
+  expect_rows "$ROWS_V2" "$GONE_NS" || return 1
+  stack_on e2e-gone destroy --yes --skip-preview >/dev/null
+}
+
 failure_steps() {
   step failing-preview failing_preview_checks
   step connect connect_checks
   step cut-forward cut_forward_checks
+  step deleted-namespace deleted_namespace_checks
 }

@@ -135,7 +135,31 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     );
   });
 
-  it("a pod that becomes Ready while we wait is reached", async () => {
+  for (const [gone, setUp, reason] of [
+    [
+      "namespace",
+      (fake: FakeKubeApi) => (fake.namespaceExists = false),
+      "its namespace sales-db-test does not exist",
+    ],
+    [
+      "StatefulSet",
+      (fake: FakeKubeApi) => (fake.statefulSets = []),
+      "no StatefulSet in namespace sales-db-test owns it",
+    ],
+  ] as const) {
+    it(`a pod whose ${gone} was deleted behind Pulumi's back fails at once, saying what is gone and what recreates it`, async () => {
+      api.pod = undefined;
+      setUp(api);
+      // A wait far longer than this test's own timeout: only failing at once passes.
+      const { error } = await failureOf(openPortForward(TARGET, { ...LIMITS, podReadyMs: 10 * 60_000 }));
+      expect(error.message).to.equal(
+        `pod sales-db-test/postgres-0 does not exist and nothing will create it: ${reason} (deleted outside ` +
+          "Pulumi?): run pulumi up --refresh, which finds what is gone and recreates it",
+      );
+    });
+  }
+
+  it("a missing pod that its StatefulSet will create is waited for, then reached", async () => {
     api.pod = undefined;
     setTimeout(() => (api.pod = { phase: "Running", ready: true }), 600);
     const tunnel = await openPortForward(TARGET, LIMITS);
