@@ -187,4 +187,6 @@ failure_steps() {
   step connect connect_checks
   step cut-forward cut_forward_checks
   step deleted-namespace deleted_namespace_checks
+  # How long the up without its namespace took to fail, in the run's summary.
+  grep -E '^up failed after' "$WORK/step.log" || true
 }
