@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # E2E steps for what goes wrong: a preview that fails must fail in seconds, a port-forward cut in the middle of
 # a seed must fail `up` within the tunnel's bound, leave no backend of ours, keep the old rows and let the next
-# `up` succeed at once, and a namespace deleted by hand is named at once. Sourced by run.sh, whose `step`, `query`,
-# `new_stack`, $ROOT, $WORK, $NS and $PASSWORD they use; they run against its `e2e` stack while it is up (after the
-# update step), and put its config back as they found it; deleted-namespace uses a stack of its own.
+# `up` succeed at once, a namespace deleted by hand is named at once, and readers never see a reload half-done.
+# Sourced by run.sh, whose `step`, `query`, `new_stack`, $ROOT, $WORK, $NS and $PASSWORD they use; they run
+# against its `e2e` stack while it is up (after the update step), and put its config back as they found it;
+# deleted-namespace uses a stack of its own.
 
 # e2e_pulumi SECONDS COMMAND ARGS...: a pulumi command on the e2e stack, killed if it outlives its bound.
 e2e_pulumi() {
@@ -182,6 +183,57 @@ deleted_namespace_checks() {
   stack_on e2e-gone destroy --yes --skip-preview >/dev/null
 }
 
+# readers-during-seed: one connection of its own counts the rows in a loop, through its own port-forward, while `up`
+# reloads a changed CSV of 1M rows. Every answer must be the old count or the new one: never an error, never empty,
+# never partial.
+readers_during_seed() {
+  local port previous status=0 reader old
+  old=$(query "SELECT count(*) FROM sales") || return 1
+  large_csv "$WORK/readers.csv" 1000000 || return 1
+  port=$(free_port)
+  start_forward "$NS" "$port" || return 1
+  rm -f "$WORK/readers.stop"
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  (cd "$ROOT" && PGPASSWORD=$PASSWORD timeout -k 5 600 node -e '
+    const { Client } = require("pg");
+    const fs = require("fs");
+    const [port, stop, old, fresh] = process.argv.slice(1);
+    const seen = { queries: 0, errors: 0, empty: 0, partial: 0, lastError: "" };
+    (async () => {
+      const client = new Client({ host: "127.0.0.1", port: Number(port), user: "sales", database: "sales_db" });
+      client.on("error", () => undefined);
+      await client.connect();
+      while (!fs.existsSync(stop)) {
+        seen.queries++;
+        try {
+          const n = Number((await client.query("SELECT count(*) AS n FROM sales")).rows[0].n);
+          if (n === 0) seen.empty++;
+          else if (n !== Number(old) && n !== Number(fresh)) seen.partial++;
+        } catch (error) {
+          seen.errors++;
+          seen.lastError = error.message;
+        }
+      }
+      await client.end();
+      console.log(`readers: ${seen.queries} queries, ${seen.errors} errors, ${seen.empty} empty, ${seen.partial} partial` +
+        (seen.lastError ? ` (last error: ${seen.lastError})` : ""));
+    })().catch((error) => { console.log(`reader failed: ${error.message}`); process.exit(1); });
+  ' "$port" "$WORK/readers.stop" "$old" 1000000 >"$WORK/readers.out" 2>&1) &
+  reader=$!
+  previous=$(e2e_config get seedCsv)
+  e2e_config set seedCsv "$WORK/readers.csv" || status=1
+  [[ $status -ne 0 ]] || e2e_pulumi 300 up --yes --skip-preview >/dev/null || status=1
+  touch "$WORK/readers.stop"
+  wait "$reader" || status=1
+  stop_forward
+  e2e_config set seedCsv "$previous" && e2e_pulumi 300 up --yes --skip-preview >/dev/null || status=1
+  READERS=$(cat "$WORK/readers.out")
+  echo "$READERS"
+  [[ $status -eq 0 ]] || return 1
+  [[ $READERS =~ ^readers:\ ([0-9]+)\ queries,\ 0\ errors,\ 0\ empty,\ 0\ partial$ ]] || return 1
+  ((BASH_REMATCH[1] >= 100)) || { echo "fewer than 100 queries ran during the up"; return 1; }
+}
+
 failure_steps() {
   step failing-preview failing_preview_checks
   step connect connect_checks
@@ -189,4 +241,6 @@ failure_steps() {
   step deleted-namespace deleted_namespace_checks
   # How long the up without its namespace took to fail, in the run's summary.
   grep -E '^up failed after' "$WORK/step.log" || true
+  step readers-during-seed readers_during_seed
+  [[ -z ${READERS:-} ]] || say "$READERS"
 }
