@@ -11,6 +11,7 @@
 #
 # Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see common.sh), E2E_NODE_IP (default: the first global
 # IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE and their *_IMAGE names (from ../image/build.sh),
+# E2E_POSTGRES_ALIASES (more names for the PostgreSQL image, space-separated),
 # E2E_NODE_LOCK_WAIT (seconds to wait for another run's node to go, default 1800).
 set -euo pipefail
 
@@ -125,6 +126,10 @@ import_image() {
 import_image "$E2E_PAUSE_IMAGE" "$E2E_PAUSE_ARCHIVE"
 import_image "$E2E_POSTGRES_IMAGE" "$E2E_POSTGRES_ARCHIVE"
 log "imported $E2E_PAUSE_IMAGE and $E2E_POSTGRES_IMAGE"
+# Other names of the PostgreSQL image that pods of the run use (a restarted node must not pull them).
+for alias in ${E2E_POSTGRES_ALIASES:-}; do
+  ctr_ -n k8s.io images tag --force "$E2E_POSTGRES_IMAGE" "$alias" >/dev/null || fail "could not tag $alias"
+done
 
 # --- kubelet ----------------------------------------------------------------------------------------------------
 : >"$NODE_DIR/resolv.conf" # pods get no name server: nothing in them may look a name up outside the machine
