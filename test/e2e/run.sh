@@ -216,14 +216,14 @@ step refresh stack refresh --yes --expect-no-changes
 # shellcheck source-path=SCRIPTDIR source=steps/day-two.sh
 source "$E2E/steps/day-two.sh"
 day_two_steps
-# --- faults caused on the real node (steps/faults.sh) --------------------------------------------------------------
+
+# --- faults, failures and timings (steps/*.sh): a node restart and a server killed mid-seed, a failing preview,
+# the connect output, the API cut mid-seed, a deleted namespace, readers during a reload, speed ----------------------
+source "$E2E/steps/failures.sh"
+source "$E2E/steps/timings.sh"
 # shellcheck source-path=SCRIPTDIR source=steps/faults.sh
 source "$E2E/steps/faults.sh"
 fault_steps
-
-# --- failures and timings (steps/*.sh): a failing preview, the connect output, the API cut mid-seed, speed ----
-source "$E2E/steps/failures.sh"
-source "$E2E/steps/timings.sh"
 failure_steps
 timing_steps
 

@@ -78,26 +78,31 @@ large_csv() {
 # Sessions of ours (the loader's application_name) in the database: there must be none once a load is over.
 our_backends() { query "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sales-db'"; }
 
+# copy_running UP_PID OUTPUT: waits until a COPY of ours runs in the e2e database, while `up` (UP_PID, writing to
+# OUTPUT) is alive; if it never does, waits for `up`, shows its output and fails.
+copy_running() {
+  local copying=
+  for _ in $(seq 1 600); do
+    copying=$(query "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sales-db' AND query LIKE 'COPY%'" 2>/dev/null)
+    [[ $copying == 1 ]] && return 0
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.2
+  done
+  wait "$1"
+  cat "$2"
+  echo "the seed's COPY was never seen running"
+  return 1
+}
+
 # Freezes the forward's server (SIGSTOP: connections stay open, nothing answers, no byte moves) once a COPY of
 # ours runs, then waits for `up` to fail. The server is thawed whatever happens.
 cut_forward_during_seed() {
-  local server up started=$SECONDS status copying=
+  local server up started=$SECONDS status
   server=$(forward_server_pid)
   [[ -n $server ]] || { echo "no process found serving the node's kubelet port"; return 1; }
   e2e_pulumi 150 up --yes --skip-preview >"$WORK/cut-up.txt" 2>&1 &
   up=$!
-  for _ in $(seq 1 600); do
-    copying=$(query "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sales-db' AND query LIKE 'COPY%'" 2>/dev/null)
-    [[ $copying == 1 ]] && break
-    kill -0 "$up" 2>/dev/null || break
-    sleep 0.2
-  done
-  [[ $copying == 1 ]] || {
-    wait "$up"
-    cat "$WORK/cut-up.txt"
-    echo "the seed's COPY was never seen running"
-    return 1
-  }
+  copy_running "$up" "$WORK/cut-up.txt" || return 1
   kill -STOP "$server"
   started=$SECONDS
   wait "$up"
