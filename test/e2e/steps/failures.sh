@@ -166,7 +166,6 @@ connect_checks() {
   return 1
 }
 
-# The hook run.sh calls while the e2e stack is up.
 # A namespace deleted by hand, behind Pulumi's back: an `up` that needs the database fails at once, naming what is
 # gone and `pulumi up --refresh`, which then recreates everything and seeds again.
 GONE_NS=sales-db-e2e-gone
@@ -239,6 +238,7 @@ readers_during_seed() {
   ((BASH_REMATCH[1] >= 100)) || { echo "fewer than 100 queries ran during the up"; return 1; }
 }
 
+# The hook run.sh calls while the e2e stack is up.
 failure_steps() {
   step failing-preview failing_preview_checks
   step connect connect_checks
