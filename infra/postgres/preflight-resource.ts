@@ -1,30 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { compiledModule } from "../compiled-module";
+import { delegatingProvider } from "../compiled-module";
 import type { PreflightInputs } from "./preflight";
 import type { PreflightSettings } from "./preflight-checks";
 
-/** The compiled provider functions, relative to the project root (not exported: it is serialized). */
+/** The compiled provider, relative to the project root (not exported: it is serialized). */
 const PROVIDER_MODULE = "dist/infra/postgres/preflight.js";
 
-const provider: pulumi.dynamic.ResourceProvider<PreflightInputs, PreflightInputs> = {
-  async check(olds, news) {
-    return providerFunctions().checkPreflight(olds, news);
-  },
-  async diff(_id, olds, news) {
-    return providerFunctions().diffPreflight(olds, news);
-  },
-  async create(inputs) {
-    const outs = await providerFunctions().applyPreflight(inputs);
-    return { id: `${inputs.namespace}/${inputs.releaseName}`, outs };
-  },
-  async update(_id, _olds, news) {
-    return { outs: await providerFunctions().applyPreflight(news) };
-  },
-};
-
-function providerFunctions(): typeof import("./preflight") {
-  return compiledModule(PROVIDER_MODULE);
-}
+const provider = delegatingProvider<PreflightInputs, PreflightInputs>(PROVIDER_MODULE, "preflightProvider");
 
 export interface PreflightArgs extends PreflightSettings {
   /** The kubeconfig context. Default: the current one. */

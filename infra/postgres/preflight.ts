@@ -1,6 +1,7 @@
 // The Preflight provider's work, as plain functions (preflight-resource.ts is the resource): `check` reads the
 // cluster and refuses what cannot work before anything changes, at preview and at up; `create`/`update` make the
 // volume changes the release cannot (the PVC's size, the StatefulSet's immutable claim template).
+import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
 import { readClusterFacts } from "./cluster-facts";
 import { chartNames } from "./chart";
@@ -73,3 +74,13 @@ function settingsOf(inputs: Partial<PreflightInputs>): string {
       .sort(([a], [b]) => a.localeCompare(b)),
   );
 }
+
+/** What the Preflight resource's serialized provider calls (preflight-resource.ts). */
+export const preflightProvider: pulumi.dynamic.ResourceProvider<PreflightInputs, PreflightInputs> = {
+  check: checkPreflight,
+  diff: async (_id, olds, news) => diffPreflight(olds, news),
+  async create(inputs) {
+    return { id: `${inputs.namespace}/${inputs.releaseName}`, outs: await applyPreflight(inputs) };
+  },
+  update: async (_id, _olds, news) => ({ outs: await applyPreflight(news) }),
+};

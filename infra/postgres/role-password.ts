@@ -1,29 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { compiledModule } from "../compiled-module";
+import { delegatingProvider } from "../compiled-module";
 import type { DatabaseTarget } from "../database/target";
 import type { RolePasswordInputs, RolePasswordOutputs } from "./rotation";
 
-/** The compiled provider functions, relative to the project root (not exported: it is serialized). */
+/** The compiled provider, relative to the project root (not exported: it is serialized). */
 const PROVIDER_MODULE = "dist/infra/postgres/rotation.js";
 
-const provider: pulumi.dynamic.ResourceProvider<RolePasswordInputs, RolePasswordOutputs> = {
-  async check(olds, news) {
-    return providerFunctions().checkRolePassword(olds, news);
-  },
-  async diff(_id, olds, news) {
-    return providerFunctions().diffRolePassword(olds, news);
-  },
-  async create(inputs) {
-    return providerFunctions().createRolePassword(inputs);
-  },
-  async update(_id, olds, news) {
-    return providerFunctions().updateRolePassword(olds, news);
-  },
-};
-
-function providerFunctions(): typeof import("./rotation") {
-  return compiledModule(PROVIDER_MODULE);
-}
+const provider = delegatingProvider<RolePasswordInputs, RolePasswordOutputs>(
+  PROVIDER_MODULE,
+  "rolePasswordProvider",
+);
 
 export interface RolePasswordArgs {
   /** The role, which the stack logs in as. */

@@ -1,5 +1,6 @@
 // The RolePassword provider's work, as plain functions (role-password.ts is the resource): bring the running
 // database's role to the stack's password, from whichever password the stack knows it has now.
+import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
 import { connectWithRetry } from "../../loader/db/connect";
 import { passwordUnlessGone, withDatabase } from "../database/connect";
@@ -110,3 +111,12 @@ async function alterRole(connection: { connectionString: string; waitTimeoutMs: 
 function isAuthFailure(error: unknown): boolean {
   return error instanceof SalesDbError && error.code === "db_auth";
 }
+
+/** What the RolePassword resource's serialized provider calls (role-password.ts). */
+export const rolePasswordProvider: pulumi.dynamic.ResourceProvider<RolePasswordInputs, RolePasswordOutputs> =
+  {
+    check: async (olds, news) => checkRolePassword(olds, news),
+    diff: async (_id, olds, news) => diffRolePassword(olds, news),
+    create: createRolePassword,
+    update: (_id, olds, news) => updateRolePassword(olds, news),
+  };
