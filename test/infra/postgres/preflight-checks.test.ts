@@ -7,7 +7,6 @@ import {
   volumePlan,
   type PreflightSettings,
 } from "../../../infra/postgres/preflight-checks";
-import { diffPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
 
 const GI = 1024 ** 3;
 
@@ -196,18 +195,6 @@ describe("preflight volume plan", () => {
 
   it("an equal size in other units is no change", () => {
     expect(volumePlan(facts(), { ...SETTINGS, storageSize: "1024Mi" }, SAME)).to.deep.equal({});
-  });
-
-  it("diff: an update when a setting changed or the volume has work; not for the plan's text alone", () => {
-    const olds: PreflightInputs = { ...SETTINGS, volumePlan: "" };
-    expect(diffPreflight(olds, { ...SETTINGS, volumePlan: "" }).changes).to.equal(false);
-    expect(diffPreflight(olds, { ...SETTINGS, volumePlan: "grows the volume" }).changes).to.equal(true);
-    expect(diffPreflight(olds, { ...SETTINGS, image: "postgres:17.7", volumePlan: "" }).changes).to.equal(
-      true,
-    );
-    expect(diffPreflight({ ...olds, volumePlan: "grows" }, { ...SETTINGS, volumePlan: "" }).changes).to.equal(
-      false,
-    );
   });
 
   it("reads the tag of an image, not a registry's port", () => {

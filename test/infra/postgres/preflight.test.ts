@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
+import { checkPreflight, diffPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
 import { scratch } from "../../support/files";
 
 const INPUTS: PreflightInputs = {
@@ -12,7 +12,7 @@ const INPUTS: PreflightInputs = {
   minKubernetes: "1.27.0",
 };
 
-describe("preflight check", () => {
+describe("preflight provider: check and diff", () => {
   let files: Awaited<ReturnType<typeof scratch>>;
   let kubeconfig: string | undefined;
   before(async () => {
@@ -60,5 +60,15 @@ describe("preflight check", () => {
     // A plan the last up recorded but may not have finished is checked again.
     const pending = await checkPreflight({ ...olds, volumePlan: "grows the volume" }, { ...INPUTS });
     expect(pending.failures).to.have.length(1);
+  });
+
+  it("diff: an update when a setting changed or the volume has work; not for the plan's text alone", () => {
+    const olds: PreflightInputs = { ...INPUTS, volumePlan: "" };
+    expect(diffPreflight(olds, { ...INPUTS, volumePlan: "" }).changes).to.equal(false);
+    expect(diffPreflight(olds, { ...INPUTS, volumePlan: "grows the volume" }).changes).to.equal(true);
+    expect(diffPreflight(olds, { ...INPUTS, image: "postgres:17.7", volumePlan: "" }).changes).to.equal(true);
+    expect(diffPreflight({ ...olds, volumePlan: "grows" }, { ...INPUTS, volumePlan: "" }).changes).to.equal(
+      false,
+    );
   });
 });
