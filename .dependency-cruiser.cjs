@@ -67,9 +67,10 @@ module.exports = {
     {
       name: "components-are-independent",
       severity: "error",
-      comment: "The release and the seed meet only in the program, which wires one's outputs to the other.",
-      from: { path: "^infra/(postgres|seed)/" },
-      to: { path: "^infra/(postgres|seed)/", pathNot: "$1" },
+      comment:
+        "The release, the seed and the restore meet only in the program, which wires one's outputs to another.",
+      from: { path: "^infra/(postgres|seed|backup)/" },
+      to: { path: "^infra/(postgres|seed|backup)/", pathNot: "$1" },
     },
     {
       name: "components-know-no-program",

@@ -21,9 +21,19 @@ export interface StackConfig {
   readonly image: { readonly repository: string; readonly tag: string };
   readonly resources: ContainerResources;
   readonly helmTimeoutSeconds: number;
+  readonly backup: BackupConfig;
   readonly seed: SeedConfig;
   /** `kubernetes:context`, so that the seeder's port-forward reaches the cluster the stack deploys to. */
   readonly kubeContext?: string;
+}
+
+export interface BackupConfig {
+  /** Cron schedule of the backups; empty: no backups (and no backup volume). */
+  readonly schedule: string;
+  /** How many backups the volume keeps. */
+  readonly keep: number;
+  /** A backup to restore (a file name, or `latest`); empty: none. Restored when it changes. */
+  readonly restore: string;
 }
 
 export interface SeedConfig {
@@ -59,6 +69,9 @@ export const DEFAULTS = {
   cpuLimit: "1",
   memoryLimit: "512Mi",
   helmTimeout: 300,
+  backupSchedule: "",
+  backupKeep: 7,
+  restoreBackup: "",
   seedCsv: "data/sales.csv",
   seedRules: "data/config.yaml",
   seedTable: "sales",
@@ -74,6 +87,10 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$/;
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
+// Five cron fields (numbers, names, * / , - ?) or a macro, as a CronJob's schedule takes them.
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[\w*/,?-]+( +[\w*/,?-]+){4})$/;
+// Empty, latest, or what backup.sh names a backup: <database>-<UTC time stamp>.dump.
+const BACKUP_NAME = /^(latest|[A-Za-z_][A-Za-z0-9_]{0,62}-[0-9]{8}T[0-9]{6}Z\.dump)?$/;
 // The tag starts with the PostgreSQL major version (17, 17.6, 17.6-bookworm): upgrades are judged by it.
 const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([0-9][A-Za-z0-9._-]{0,127})$/;
 
@@ -133,6 +150,22 @@ export function loadConfig(
     ),
   );
   const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
+  const backupSchedule = text("backupSchedule", null, "");
+  if (backupSchedule && !CRON.test(backupSchedule)) {
+    fail("backupSchedule", 'a cron schedule like "0 3 * * *" (or empty for no backups)', backupSchedule);
+  }
+  const restore = text(
+    "restoreBackup",
+    BACKUP_NAME,
+    "latest or a backup's name like sales_db-20261204T030000Z.dump",
+  );
+  if (restore && !backupSchedule) {
+    fail(
+      "restoreBackup",
+      "empty while backupSchedule is (the backup volume exists only with backups)",
+      restore,
+    );
+  }
 
   return {
     namespace: text("namespace", DNS_LABEL, "a DNS label (lower-case letters, digits and -)"),
@@ -165,6 +198,11 @@ export function loadConfig(
       memoryLimit: text("memoryLimit", QUANTITY, "a memory quantity like 512Mi"),
     },
     helmTimeoutSeconds: number("helmTimeout", DEFAULTS.helmTimeout, 30, 3600, true) as number,
+    backup: {
+      schedule: backupSchedule,
+      keep: number("backupKeep", DEFAULTS.backupKeep, 1, 1000, true) as number,
+      restore,
+    },
     seed: {
       csv: text("seedCsv", /\S/, "a path to a CSV file"),
       rules: text("seedRules", /\S/, "a path to a rules file"),

@@ -3,7 +3,9 @@ import { loadConfig } from "./config";
 import { dynamicProviderHost } from "./dynamic-host";
 import { GeneratedPassword } from "./postgres/password";
 import { PostgresDatabase } from "./postgres/database";
-import { minKubernetes, PASSWORD_KEY } from "./postgres/chart";
+import { BACKUP_TIMEOUT_SECONDS, chartNames, minKubernetes, PASSWORD_KEY } from "./postgres/chart";
+import { listBackupsCommand } from "./postgres/backup-commands";
+import { BackupRestore } from "./backup/restore-resource";
 import { Preflight } from "./postgres/preflight-resource";
 import { SalesSeed } from "./seed/resource";
 import { validateCommand } from "./seed/errors";
@@ -55,6 +57,7 @@ const db = new PostgresDatabase("sales-db", {
   pvcRetention: config.pvcRetention,
   resources: config.resources,
   helmTimeoutSeconds: config.helmTimeoutSeconds,
+  backup: config.backup,
   protect: config.protect,
   directHost: config.seed.connection.mode === "direct" ? config.seed.connection : undefined,
   kubeContext: config.kubeContext,
@@ -73,6 +76,29 @@ db.rolePassword.rotates.apply((rotates) => {
   }
 });
 
+const names = chartNames(config.releaseName, config.namespace);
+// With backups, a restore: when restoreBackup changes, and on a new stack (brought up again after a destroy, its
+// database is filled from the kept backups before the seed looks at it).
+const restore = config.backup.schedule
+  ? new BackupRestore(
+      "sales-db-restore",
+      {
+        backup: config.backup.restore,
+        namespace: config.namespace,
+        cronJob: names.backupCronJob,
+        // The Job's own deadline, and a minute for it to be scheduled and its pod started.
+        timeoutSeconds: BACKUP_TIMEOUT_SECONDS + 60,
+        context: config.kubeContext,
+        database: config.dbName,
+        user: config.dbUser,
+        password,
+        target: db.target,
+        waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
+      },
+      { dependsOn: [db.release], provider: dynamicProviderHost },
+    )
+  : undefined;
+
 const seed = new SalesSeed(
   "sales-seed",
   {
@@ -89,7 +115,7 @@ const seed = new SalesSeed(
     keepTableOnDelete: config.pvcRetention === "Retain",
   },
   // The seed goes before the release on destroy, and after it on up.
-  { dependsOn: [db.release], provider: dynamicProviderHost },
+  { dependsOn: [db.release, ...(restore ? [restore] : [])], provider: dynamicProviderHost },
 );
 
 seed.validation.apply((validation) => {
@@ -134,3 +160,10 @@ for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\)
 [ -n "$port" ] || { cat "$log" >&2; exit 1; }
 echo "psql via 127.0.0.1:$port -> pod/${db.podName}:${db.port}; the port-forward stops when psql exits" >&2
 PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;
+// The backups' volume, and a command that lists what it holds (a pod that mounts it, removed when done):
+// sh -c "$(pulumi stack output listBackups)". Neither exists without backupSchedule.
+export const backupVolume = config.backup.schedule ? names.backupVolume : undefined;
+export const listBackups = config.backup.schedule
+  ? listBackupsCommand(config.namespace, names.backupVolume, `${config.image.repository}:${config.image.tag}`)
+  : undefined;
+export const restoredBackup = restore?.restored;

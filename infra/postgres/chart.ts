@@ -55,8 +55,13 @@ export interface ChartInputs {
   readonly storageClass: string;
   readonly pvcRetention: "Delete" | "Retain";
   readonly resources: ContainerResources;
+  /** Scheduled backups: an empty schedule makes none. */
+  readonly backup: { readonly schedule: string; readonly keep: number };
   readonly chartHash: string;
 }
+
+/** The longest a backup or restore Job may run (its activeDeadlineSeconds). */
+export const BACKUP_TIMEOUT_SECONDS = 3600;
 
 /** Helm values for the chart. They name the Secret and never hold the password. */
 export function chartValues(inputs: ChartInputs) {
@@ -76,6 +81,11 @@ export function chartValues(inputs: ChartInputs) {
     resources: {
       requests: { cpu: inputs.resources.cpuRequest, memory: inputs.resources.memoryRequest },
       limits: { cpu: inputs.resources.cpuLimit, memory: inputs.resources.memoryLimit },
+    },
+    backup: {
+      schedule: inputs.backup.schedule,
+      keep: inputs.backup.keep,
+      timeoutSeconds: BACKUP_TIMEOUT_SECONDS,
     },
     chartHash: inputs.chartHash,
   };
@@ -120,5 +130,7 @@ export function chartNames(release: string, namespace: string) {
     headlessService,
     serviceHost: `${service}.${namespace}.svc.cluster.local`,
     headlessServiceHost: `${headlessService}.${namespace}.svc.cluster.local`,
+    backupVolume: `${release}-backups`,
+    backupCronJob: `${release}-backup`,
   };
 }

@@ -37,6 +37,8 @@ export interface PostgresDatabaseArgs {
   readonly pvcRetention: "Delete" | "Retain";
   /** Container requests and limits. */
   readonly resources: ContainerResources;
+  /** Scheduled pg_dump backups into a volume of their own; an empty schedule makes none. */
+  readonly backup: { readonly schedule: string; readonly keep: number };
   /** Helm wait timeout in seconds; on timeout the release rolls back (atomic). */
   readonly helmTimeoutSeconds: number;
   /** Protect the release and the Secret against deletion. Default false. */
@@ -149,6 +151,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
           storageClass: args.storageClass,
           pvcRetention: args.pvcRetention,
           resources: args.resources,
+          backup: args.backup,
           chartHash: hashFolder(CHART_DIR),
         }),
         atomic: true,

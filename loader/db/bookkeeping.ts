@@ -15,6 +15,13 @@ import type { RuleId } from "../rules/validate";
 export const META_TABLE = "sales_db_seeds";
 const MARK_FUNCTION = "sales_db_mark_modified";
 const TRIGGER = "sales_db_modified";
+/**
+ * The catalog stamp of the table `c` (a pg_class row): xmin of its pg_class row / of its trigger's pg_trigger row
+ * / the trigger's enabled state. `$trigger` is the parameter that holds the trigger's name.
+ */
+const stampOf = (trigger: string) =>
+  `c.xmin::text || '/' || coalesce((SELECT t.xmin::text || '/' || t.tgenabled::text FROM pg_trigger t
+     WHERE t.tgrelid = c.oid AND t.tgname = ${trigger}), 'none')`;
 
 /** A target table whose schema is resolved, with every name it needs quoted. */
 export interface Target {
@@ -83,8 +90,7 @@ export async function readState(client: Client, table: Target): Promise<TableSta
     `SELECT c.oid::text AS oid, c.relkind::text AS relkind,
        (SELECT string_agg(a.attname || ' ' || upper(format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum)
           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-       c.xmin::text || '/' || coalesce((SELECT t.xmin::text || '/' || t.tgenabled::text FROM pg_trigger t
-          WHERE t.tgrelid = c.oid AND t.tgname = $2), 'none') AS stamp
+       ${stampOf("$2")} AS stamp
      FROM pg_class c WHERE c.oid = to_regclass($1)`,
     [table.qualified, TRIGGER],
   );
@@ -245,4 +251,35 @@ export async function forget(client: Client, table: Target): Promise<void> {
   if ((await readState(client, table)).recorded) {
     await client.query(`DELETE FROM ${table.meta} WHERE table_name = $1`, [table.name]);
   }
+}
+
+/**
+ * Binds the bookkeeping to the tables a restore (pg_restore of a dump) just recreated. A restored table has a new
+ * oid and catalog stamp, while its bookkeeping row, restored from the same snapshot, still describes its rows:
+ * each row of every schema's bookkeeping whose table now has another oid takes the table's new oid and stamp, and
+ * keeps the rest (`modified` too). Only for the restore to call: it is what proves these tables are sales-db's.
+ * Only bookkeeping and tables the connected role owns are bound: another role's are never taken as ours.
+ * Returns the tables bound, as `schema.table`.
+ */
+export async function adoptRestored(client: Client): Promise<string[]> {
+  const schemas = await client.query<{ schema: string }>(
+    `SELECT n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relname = $1 AND c.relkind = 'r' AND pg_catalog.pg_get_userbyid(c.relowner) = current_user
+     ORDER BY 1`,
+    [META_TABLE],
+  );
+  const bound: string[] = [];
+  for (const { schema } of schemas.rows) {
+    const meta = `${quoteIdentifier(schema)}.${quoteIdentifier(META_TABLE)}`;
+    const updated = await client.query<{ table_name: string }>(
+      `UPDATE ${meta} m SET table_oid = c.oid, stamp = ${stampOf("$2")}
+       FROM pg_catalog.pg_class c
+       WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident(m.table_name)) AND c.relkind = 'r'
+         AND pg_catalog.pg_get_userbyid(c.relowner) = current_user AND m.table_oid IS DISTINCT FROM c.oid
+       RETURNING m.table_name`,
+      [schema, TRIGGER],
+    );
+    bound.push(...updated.rows.map((row) => `${schema}.${row.table_name}`));
+  }
+  return bound;
 }

@@ -90,6 +90,18 @@ describe("stack config", () => {
     ["protect", "yes", "config sales-db:protect must be true or false"],
     ["helmTimeout", "5", "config sales-db:helmTimeout must be an integer from 30 to 3600"],
     [
+      "backupSchedule",
+      "every night",
+      'config sales-db:backupSchedule must be a cron schedule like "0 3 * * *"',
+    ],
+    ["backupSchedule", "0 3 * *", 'config sales-db:backupSchedule must be a cron schedule like "0 3 * * *"'],
+    ["backupKeep", "0", "config sales-db:backupKeep must be an integer from 1 to 1000"],
+    [
+      "restoreBackup",
+      "../../etc/passwd",
+      "config sales-db:restoreBackup must be latest or a backup's name like sales_db-20261204T030000Z.dump",
+    ],
+    [
       "dbPasswordGeneration",
       "-1",
       "config sales-db:dbPasswordGeneration must be an integer from 0 to 1000000",
@@ -99,6 +111,23 @@ describe("stack config", () => {
       expect(failure({ [key]: value })).to.contain(message);
     });
   }
+
+  it("reads backups: none by default, a schedule in any cron form, and a restore only where there are backups", () => {
+    expect(read({}).backup).to.deep.equal({ schedule: "", keep: 7, restore: "" });
+    for (const schedule of ["0 3 * * *", "*/15 * * * *", "0 3 * * MON-FRI", "@daily"]) {
+      expect(read({ backupSchedule: schedule }).backup.schedule).to.equal(schedule);
+    }
+    expect(
+      read({ backupSchedule: "@daily", restoreBackup: "latest", backupKeep: "30" }).backup,
+    ).to.deep.equal({
+      schedule: "@daily",
+      keep: 30,
+      restore: "latest",
+    });
+    expect(failure({ restoreBackup: "latest" })).to.contain(
+      "config sales-db:restoreBackup must be empty while backupSchedule is",
+    );
+  });
 
   it("direct mode needs a host, and takes the port", () => {
     expect(failure({ seedConnection: "direct" })).to.contain(

@@ -5,6 +5,7 @@ import { chmod, readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
+import { POD_SECURITY } from "../../infra/postgres/chart";
 import { scratch } from "../support/files";
 import { waitFor } from "../support/wait";
 import {
@@ -28,8 +29,9 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
 const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
 const ROLE_PASSWORD = "pulumi-nodejs:dynamic/postgres:RolePassword";
+const RESTORE = "pulumi-nodejs:dynamic/backup:BackupRestore";
 /** The resources that hold the password, each as a secret input. */
-const HOLDERS = [SECRET, SEED, ROLE_PASSWORD];
+const HOLDERS = [SECRET, SEED, ROLE_PASSWORD, RESTORE];
 const DYNAMIC_HOST = "pulumi:providers:pulumi-nodejs";
 /** A reference (`urn::id`) to the program's explicit host of dynamic resources. */
 const hostReference = (stack: string) =>
@@ -130,7 +132,9 @@ describe("Pulumi program (mocks)", () => {
         expect(secretValue(secret.inputs.stringData), "stringData is a Pulumi secret").to.deep.equal({
           "postgres-password": PASSWORD,
         });
-        for (const holder of [SEED, ROLE_PASSWORD]) {
+        for (const holder of HOLDERS.filter(
+          (type) => type !== SECRET && resources.some((r) => r.type === type),
+        )) {
           expect(
             secretValue(find(resources, holder).inputs.password),
             `${holder}'s password is a secret`,
@@ -195,6 +199,59 @@ describe("Pulumi program (mocks)", () => {
       });
     });
   }
+
+  describe("backups", () => {
+    it("back up on a schedule on prod and staging, into a volume the chart keeps; dev makes none", async () => {
+      for (const [stack, scheduled] of [
+        ["dev", false],
+        ["staging", true],
+        ["prod", true],
+      ] as const) {
+        const { resources, exports } = await runProgram(stack, stackConfig(stack));
+        const values = find(resources, RELEASE).inputs.values as {
+          backup: { schedule: string; keep: number };
+        };
+        expect(values.backup.schedule !== "", stack).to.equal(scheduled);
+        expect(
+          resources.some((r) => r.type === RESTORE),
+          `${stack}: a restore resource`,
+        ).to.equal(scheduled);
+        expect(await valueOf(pulumi.output(exports.backupVolume)), stack).to.equal(
+          scheduled ? "postgres-backups" : undefined,
+        );
+      }
+    });
+
+    it("restores the backup restoreBackup names into the stack's database, from the backup CronJob", async () => {
+      const { resources } = await runProgram(
+        "prod",
+        stackConfig("prod", { "sales-db:restoreBackup": "sales_db-20261204T030000Z.dump" }),
+      );
+      const restore = find(resources, RESTORE);
+      expect(restore.inputs).to.include({
+        backup: "sales_db-20261204T030000Z.dump",
+        namespace: "sales-db-prod",
+        cronJob: "postgres-backup",
+        database: "sales_db",
+        user: "sales",
+      });
+      // It binds the bookkeeping where the seed connects.
+      expect(restore.inputs.target).to.deep.equal(find(resources, SEED).inputs.target);
+      expect(restore.provider, "served by the program's host").to.match(hostReference("prod"));
+    });
+
+    it("exports a list command: a restricted pod that mounts the backup volume read-only", async () => {
+      const { exports } = await runProgram("prod", stackConfig("prod"));
+      const command = (await valueOf(pulumi.output(exports.listBackups))) as string;
+      const overrides = JSON.parse(/--overrides='([^']*)'/.exec(command)?.[1] ?? "null");
+      expect(command).to.match(/^kubectl -n sales-db-prod run list-backups-\$\(date \+%s\) --rm -i /);
+      expect(overrides.spec.volumes).to.deep.equal([
+        { name: "backups", persistentVolumeClaim: { claimName: "postgres-backups", readOnly: true } },
+      ]);
+      expect(overrides.spec.securityContext).to.deep.equal(POD_SECURITY.pod);
+      expect(overrides.spec.containers[0].securityContext).to.deep.equal(POD_SECURITY.container);
+    });
+  });
 
   it("fails on a bad value with a message that names the key", async () => {
     const error = await runProgram("dev", stackConfig("dev", { "sales-db:storageSize": "lots" })).catch(

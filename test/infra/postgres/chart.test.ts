@@ -25,8 +25,48 @@ const INPUTS = {
   storageClass: "",
   pvcRetention: "Delete" as const,
   resources: { cpuRequest: "100m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" },
+  backup: { schedule: "", keep: 7 },
   chartHash: "abc",
 };
+
+/** What keeps a pod from the restricted Pod Security Standard, as `container: reason` lines. */
+// The rendered spec is read path by path, its shape differing per kind.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function restrictedViolations(spec: any): string[] {
+  const violations: string[] = [];
+  for (const key of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[key]) violations.push(key);
+  const seccomp = (spec.securityContext?.seccompProfile?.type ?? "") as string;
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const sc = c.securityContext ?? {};
+    if (sc.privileged) violations.push(`${c.name}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) violations.push(`${c.name}: allowPrivilegeEscalation`);
+    const drops = (sc.capabilities?.drop ?? []) as string[];
+    if (!drops.includes("ALL")) violations.push(`${c.name}: capabilities not dropped`);
+    const adds = (sc.capabilities?.add ?? []) as string[];
+    if (adds.some((cap) => cap !== "NET_BIND_SERVICE")) violations.push(`${c.name}: capabilities added`);
+    if ((sc.runAsNonRoot ?? spec.securityContext?.runAsNonRoot) !== true) violations.push(`${c.name}: root`);
+    if (sc.runAsUser === 0 || spec.securityContext?.runAsUser === 0) violations.push(`${c.name}: uid 0`);
+    const own = (sc.seccompProfile?.type ?? seccomp) as string;
+    if (!["RuntimeDefault", "Localhost"].includes(own))
+      violations.push(`${c.name}: seccomp ${own || "unset"}`);
+    if (c.ports?.some((p: { hostPort?: number }) => p.hostPort)) violations.push(`${c.name}: hostPort`);
+  }
+  const allowed = [
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+  ];
+  for (const volume of spec.volumes ?? []) {
+    const kind = Object.keys(volume).find((key) => key !== "name");
+    if (!allowed.includes(kind ?? "")) violations.push(`volume ${volume.name}: ${kind}`);
+  }
+  return violations;
+}
 
 describe("chart", () => {
   it("values name the Secret and hold no password", () => {
@@ -168,41 +208,7 @@ renderTests(
     });
 
     it("meets the restricted Pod Security Standard, which the namespace the program creates enforces", () => {
-      const spec = pod();
-      const violations: string[] = [];
-      for (const key of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[key]) violations.push(key);
-      const seccomp = (spec.securityContext?.seccompProfile?.type ?? "") as string;
-      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-        const sc = c.securityContext ?? {};
-        if (sc.privileged) violations.push(`${c.name}: privileged`);
-        if (sc.allowPrivilegeEscalation !== false) violations.push(`${c.name}: allowPrivilegeEscalation`);
-        const drops = (sc.capabilities?.drop ?? []) as string[];
-        if (!drops.includes("ALL")) violations.push(`${c.name}: capabilities not dropped`);
-        const adds = (sc.capabilities?.add ?? []) as string[];
-        if (adds.some((cap) => cap !== "NET_BIND_SERVICE")) violations.push(`${c.name}: capabilities added`);
-        if ((sc.runAsNonRoot ?? spec.securityContext?.runAsNonRoot) !== true)
-          violations.push(`${c.name}: root`);
-        if (sc.runAsUser === 0 || spec.securityContext?.runAsUser === 0) violations.push(`${c.name}: uid 0`);
-        const own = (sc.seccompProfile?.type ?? seccomp) as string;
-        if (!["RuntimeDefault", "Localhost"].includes(own))
-          violations.push(`${c.name}: seccomp ${own || "unset"}`);
-        if (c.ports?.some((p: { hostPort?: number }) => p.hostPort)) violations.push(`${c.name}: hostPort`);
-      }
-      const allowed = [
-        "configMap",
-        "csi",
-        "downwardAPI",
-        "emptyDir",
-        "ephemeral",
-        "persistentVolumeClaim",
-        "projected",
-        "secret",
-      ];
-      for (const volume of spec.volumes ?? []) {
-        const kind = Object.keys(volume).find((key) => key !== "name");
-        if (!allowed.includes(kind ?? "")) violations.push(`volume ${volume.name}: ${kind}`);
-      }
-      expect(violations).to.deep.equal([]);
+      expect(restrictedViolations(pod())).to.deep.equal([]);
     });
 
     it("probes readiness over TCP on 127.0.0.1 and carries the values' resources and retention policy", () => {
@@ -254,6 +260,76 @@ renderTests(
         );
       expect(await rejected(["-f", valuesFile, "--set", "auth.password=leak"])).to.match(/password/);
       expect(await rejected([])).to.match(/existingSecret/);
+    });
+
+    describe("with backups", () => {
+      const names = chartNames("postgres", "sales-db-dev");
+      const render = async (pvcRetention: "Delete" | "Retain") => {
+        const values = await files.write(
+          `values-backup-${pvcRetention}.json`,
+          JSON.stringify(
+            chartValues({ ...INPUTS, pvcRetention, backup: { schedule: "0 3 * * *", keep: 4 } }),
+          ),
+        );
+        return renderChart(CHART_DIR, values);
+      };
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const jobPod = (rendered: Map<string, KubeObject>): any =>
+        rendered.get(`CronJob/${names.backupCronJob}`)?.spec.jobTemplate.spec.template.spec;
+
+      it("renders the scripts, the backup volume and the CronJob chartNames predicts, only with a schedule", async () => {
+        const rendered = await render("Delete");
+        const backupObjects = [
+          `ConfigMap/${names.backupCronJob}-scripts`,
+          `PersistentVolumeClaim/${names.backupVolume}`,
+          `CronJob/${names.backupCronJob}`,
+        ];
+        expect([...rendered.keys()].filter((key) => !objects.has(key)).sort()).to.deep.equal(
+          backupObjects.sort(),
+        );
+        const cronJob = rendered.get(`CronJob/${names.backupCronJob}`) as KubeObject;
+        expect(cronJob.spec.schedule).to.equal("0 3 * * *");
+        expect(cronJob.spec.concurrencyPolicy).to.equal("Forbid");
+        const volumes = jobPod(rendered).volumes;
+        expect(
+          volumes.map(
+            (volume: { persistentVolumeClaim?: { claimName: string } }) =>
+              volume.persistentVolumeClaim?.claimName,
+          ),
+        ).to.include(names.backupVolume);
+        const scripts = rendered.get(`ConfigMap/${names.backupCronJob}-scripts`) as unknown as {
+          data: Record<string, string>;
+        };
+        for (const script of ["backup.sh", "restore.sh"]) {
+          expect(scripts.data[script]).to.equal(readFileSync(join(CHART_DIR, "scripts", script), "utf8"));
+        }
+      });
+
+      it("keeps the backup volume on uninstall exactly when the data volume is retained", async () => {
+        const policy = (rendered: Map<string, KubeObject>) =>
+          rendered.get(`PersistentVolumeClaim/${names.backupVolume}`)?.metadata.annotations?.[
+            "helm.sh/resource-policy"
+          ];
+        expect(policy(await render("Retain"))).to.equal("keep");
+        expect(policy(await render("Delete"))).to.equal(undefined);
+      });
+
+      it("runs the job pod like the database's: restricted, no token, the password only from the Secret", async () => {
+        const spec = jobPod(await render("Delete"));
+        expect(restrictedViolations(spec)).to.deep.equal([]);
+        expect(spec.securityContext).to.deep.equal(POD_SECURITY.pod);
+        expect(spec.containers[0].securityContext).to.deep.equal(POD_SECURITY.container);
+        expect(spec.automountServiceAccountToken).to.equal(false);
+        const env: { name: string; value?: string; valueFrom?: unknown }[] = spec.containers[0].env;
+        expect(env.find((e) => e.name === "PGPASSWORD")).to.deep.equal({
+          name: "PGPASSWORD",
+          valueFrom: { secretKeyRef: { name: "postgres-auth", key: "postgres-password" } },
+        });
+        // The Service's own environment variables (Kubernetes derives their names from the Service's).
+        const variable = names.service.toUpperCase().replace(/-/g, "_");
+        expect(env.find((e) => e.name === "PGHOST")?.value).to.equal(`$(${variable}_SERVICE_HOST)`);
+        expect(env.find((e) => e.name === "BACKUP_KEEP")?.value).to.equal("4");
+      });
     });
   },
 );

@@ -1,0 +1,175 @@
+// Runs a one-off Job from a CronJob's template (what `kubectl create job --from=cronjob/…` does), with another
+// command, and waits for it within a bound: the way provider code runs a task inside the cluster.
+import { SalesDbError } from "../../loader/errors";
+import { describeKubeError, httpStatus, kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
+
+export interface JobFromCronJob {
+  readonly namespace: string;
+  readonly cronJob: string;
+  /** The Job's name: unique in the namespace, at most 63 characters. */
+  readonly name: string;
+  /** Replaces the command of the template's first container. */
+  readonly command: readonly string[];
+  /** Added to the environment of the template's first container. */
+  readonly env: Readonly<Record<string, string>>;
+  /** What the Job does, for messages: `restore of latest`. */
+  readonly what: string;
+  readonly context?: string;
+}
+
+export interface JobLimits {
+  /** How long the Job may take from its creation to its end. */
+  readonly jobMs: number;
+  /** One request to the Kubernetes API. */
+  readonly requestMs: number;
+  /** Between two looks at the Job. */
+  readonly pollMs: number;
+}
+
+/**
+ * Waiting reasons of a container that will not start by waiting longer: a Job that shows one fails at once,
+ * rather than at the end of its deadline.
+ */
+const HOPELESS = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+]);
+
+/** Lines of the Job's log kept for its result and its failure message. */
+const LOG_LINES = 200;
+
+/**
+ * Creates the Job and waits until it completes; returns the last lines of its log. A Job that fails, cannot start
+ * or outlives `jobMs` is deleted (with its pod) and reported in one line, with the log line that says why.
+ */
+export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits): Promise<string[]> {
+  const { k8s, config } = await kubeConfig(run.context);
+  const batch = config.makeApiClient(k8s.BatchV1Api);
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const options = () => requestTimeout(k8s, limits.requestMs);
+  const where = `${run.namespace}/${run.name}`;
+  const api = <T>(request: () => Promise<T>): Promise<T> =>
+    request().catch((error: unknown) => Promise.reject(kubeApiError(config, error, limits)));
+
+  const cronJob = await batch
+    .readNamespacedCronJob({ name: run.cronJob, namespace: run.namespace }, options())
+    .catch((error: unknown) =>
+      Promise.reject(
+        httpStatus(error) === 404
+          ? new SalesDbError(
+              "kube_api",
+              `the CronJob ${run.namespace}/${run.cronJob} that the ${run.what} runs from does not exist: ` +
+                "run pulumi up --refresh, which recreates it",
+            )
+          : kubeApiError(config, error, limits),
+      ),
+    );
+  const template = structuredClone(cronJob.spec?.jobTemplate);
+  const container = template?.spec?.template.spec?.containers[0];
+  if (!template?.spec || !container) {
+    throw new SalesDbError("kube_api", `the CronJob ${run.namespace}/${run.cronJob} has no container`);
+  }
+  container.command = [...run.command];
+  template.spec.ttlSecondsAfterFinished = 86_400; // kept a day for `kubectl logs`, then removed by Kubernetes
+  container.env = [
+    ...(container.env ?? []),
+    ...Object.entries(run.env).map(([name, value]) => ({ name, value })),
+  ];
+  await api(() =>
+    batch.createNamespacedJob(
+      {
+        namespace: run.namespace,
+        body: {
+          metadata: {
+            name: run.name,
+            labels: template.metadata?.labels,
+            annotations: { "cronjob.kubernetes.io/instantiate": "manual" },
+          },
+          spec: template.spec,
+        },
+      },
+      options(),
+    ),
+  );
+
+  const fail = async (why: string): Promise<never> => {
+    const log = await logOf(core, run, options).catch(() => []);
+    await batch
+      .deleteNamespacedJob(
+        { name: run.name, namespace: run.namespace, propagationPolicy: "Background" },
+        options(),
+      )
+      .catch(() => undefined);
+    const said = [...log].reverse().find((line) => /error|fatal/i.test(line)) ?? log.at(-1);
+    throw new SalesDbError(
+      "job_failed",
+      `the ${run.what} (Job ${where}) ${why}${said ? `: ${said}` : ""} ` +
+        `(kubectl -n ${run.namespace} describe job ${run.name})`,
+    );
+  };
+  const deadline = Date.now() + limits.jobMs;
+  for (;;) {
+    const job = await api(() =>
+      batch.readNamespacedJob({ name: run.name, namespace: run.namespace }, options()),
+    );
+    const ended = (type: string) =>
+      job.status?.conditions?.find((condition) => condition.type === type && condition.status === "True");
+    if (ended("Complete")) return logOf(core, run, options);
+    const failed = ended("Failed");
+    if (failed) return fail(`failed (${failed.reason ?? "Failed"})`);
+    const stuck = await hopelessContainer(core, run, options);
+    if (stuck) return fail(`cannot start: ${stuck}`);
+    if (Date.now() + limits.pollMs > deadline) {
+      return fail(`did not finish within ${Math.round(limits.jobMs / 1000)}s and was stopped`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, limits.pollMs));
+  }
+}
+
+type CoreApi = InstanceType<K8s["CoreV1Api"]>;
+
+/** `container restore: ErrImagePull (…)` when a pod of the Job waits for a reason that waiting does not cure. */
+async function hopelessContainer(core: CoreApi, run: JobFromCronJob, options: () => object) {
+  const pods = await core
+    .listNamespacedPod({ namespace: run.namespace, labelSelector: `job-name=${run.name}` }, options())
+    .catch(() => undefined); // a look that failed is no news: the next poll looks again
+  for (const pod of pods?.items ?? []) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const waiting = status.state?.waiting;
+      if (waiting?.reason && HOPELESS.has(waiting.reason)) {
+        return `container ${status.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ""}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The last lines of the log of the Job's newest pod; none when it has no pod or no log yet. */
+async function logOf(core: CoreApi, run: JobFromCronJob, options: () => object): Promise<string[]> {
+  const pods = await core.listNamespacedPod(
+    { namespace: run.namespace, labelSelector: `job-name=${run.name}` },
+    options(),
+  );
+  const newest = pods.items
+    .slice()
+    .sort((a, b) => created(a) - created(b))
+    .at(-1);
+  if (!newest?.metadata?.name) return [];
+  try {
+    const text = await core.readNamespacedPodLog(
+      { name: newest.metadata.name, namespace: run.namespace, tailLines: LOG_LINES },
+      options(),
+    );
+    return String(text).split("\n").filter(Boolean);
+  } catch (error) {
+    return [`(no log: ${describeKubeError(error)})`];
+  }
+}
+
+function created(object: { metadata?: { creationTimestamp?: Date | string } }): number {
+  return new Date(object.metadata?.creationTimestamp ?? 0).getTime();
+}
