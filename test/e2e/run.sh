@@ -246,6 +246,9 @@ step destroy destroy_checks
 # --- 12. a Retain stack keeps its 2Gi volume through destroy, and a new up of the stack gets the same data back ---
 step retain retain_checks
 
+source "$E2E/steps/backups.sh"
+step backup-restore backup_restore
+
 # --- 13, 14. the pull-request flow of the GitHub workflows (steps/pr-flow.sh) --------------------------------------
 source "$E2E/steps/pr-flow.sh"
 step pr-preview pr_preview

@@ -146,20 +146,7 @@ export async function startFakeKubeApi(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("fake API has no TCP address");
-  const kubeconfig = await files.write(
-    "kubeconfig",
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters: [{name: fake, cluster: {server: 'http://127.0.0.1:" +
-        address.port +
-        "', insecure-skip-tls-verify: true}}]",
-      "users: [{name: fake, user: {token: fake-token}}]",
-      "contexts: [{name: fake, context: {cluster: fake, user: fake}}]",
-      "current-context: fake",
-      "",
-    ].join("\n"),
-  );
+  const kubeconfig = await writeKubeconfig(files, address.port);
 
   const api: FakeKubeApi = {
     kubeconfig,
@@ -187,4 +174,20 @@ export async function startFakeKubeApi(
     },
   };
   return api;
+}
+
+/** A kubeconfig file in `files` whose current context is a plain-HTTP API server on 127.0.0.1:`port`. */
+export function writeKubeconfig(files: Awaited<ReturnType<typeof scratch>>, port: number): Promise<string> {
+  return files.write(
+    "kubeconfig",
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      `clusters: [{name: fake, cluster: {server: 'http://127.0.0.1:${port}', insecure-skip-tls-verify: true}}]`,
+      "users: [{name: fake, user: {token: fake-token}}]",
+      "contexts: [{name: fake, context: {cluster: fake, user: fake}}]",
+      "current-context: fake",
+      "",
+    ].join("\n"),
+  );
 }

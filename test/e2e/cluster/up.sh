@@ -15,7 +15,7 @@
 #   E2E_WORKDIR         where run state goes (default $SALES_DB_E2E_CACHE/run)
 #   E2E_CLUSTER_NAME    kwokctl cluster name (default sales-db-e2e)
 #   E2E_NODE_NAME       the node's name (default sales-db-e2e-node)
-#   E2E_PV_COUNT        number of 10Gi PVs (default 8)
+#   E2E_PV_COUNT        number of 10Gi PVs (default 13)
 #   and what node-up.sh reads (the image archives, E2E_NODE_IP).
 #
 # Output: $E2E_WORKDIR/kubeconfig (context kwok-$E2E_CLUSTER_NAME) and
@@ -27,7 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/common.sh"
 LOG_NAME=cluster
 
-E2E_PV_COUNT=${E2E_PV_COUNT:-10}
+E2E_PV_COUNT=${E2E_PV_COUNT:-13}
 start=$SECONDS
 
 for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do

@@ -6,7 +6,9 @@
 set -eu
 
 name="$PGDATABASE-$(date -u +%Y%m%dT%H%M%SZ).dump"
-partial="$BACKUP_DIR/.partial-$name"
+partial="$BACKUP_DIR/$name.partial"
+# What a run that was killed left (no two backups run at once: the CronJob forbids it).
+rm -f "$BACKUP_DIR"/*.partial
 trap 'rm -f "$partial"' EXIT
 echo "backup $name: pg_dump of database $PGDATABASE on $PGHOST:$PGPORT"
 # Bounded: a lock held on a table (a load's swap) makes the run fail after a minute rather than wait.

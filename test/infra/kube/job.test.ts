@@ -1,0 +1,212 @@
+import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+import { runJobFromCronJob, type JobFromCronJob } from "../../../infra/kube/job";
+import { SalesDbError } from "../../../loader/errors";
+import { writeKubeconfig } from "../../support/fake-kube-api";
+import { scratch } from "../../support/files";
+
+/** What the stand-in batch API shows of the Job it was asked to create, poll after poll. */
+interface Scenario {
+  /** The Job's condition, once the Job was read this many times; undefined: it never ends. */
+  endsAfterPolls?: number;
+  condition?: "Complete" | "Failed";
+  /** The waiting reason of its pod's container, if it waits. */
+  waiting?: string;
+  log: string;
+}
+
+/**
+ * A stand-in for the Kubernetes API, just enough for a Job made from a CronJob: the CronJob, the Job's creation,
+ * reads and deletion, its pods and their log. It records what it was sent.
+ */
+async function startBatchApi(scenario: Scenario) {
+  const files = await scratch();
+  const seen = { created: undefined as Record<string, unknown> | undefined, deleted: false, polls: 0 };
+  const json = (body: unknown) => JSON.stringify(body);
+  const server: Server = createServer((request, response) => {
+    const url = request.url ?? "";
+    const send = (status: number, body: string, type = "application/json") =>
+      response.writeHead(status, { "content-type": type }).end(body);
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      if (url.startsWith("/apis/batch/v1/namespaces/ns/cronjobs/postgres-backup")) {
+        send(
+          200,
+          json({
+            apiVersion: "batch/v1",
+            kind: "CronJob",
+            metadata: { name: "postgres-backup" },
+            spec: {
+              schedule: "0 3 * * *",
+              jobTemplate: {
+                metadata: { labels: { app: "backup" } },
+                spec: {
+                  activeDeadlineSeconds: 3600,
+                  template: {
+                    spec: {
+                      restartPolicy: "Never",
+                      containers: [
+                        {
+                          name: "backup",
+                          image: "postgres:17",
+                          command: ["sh", "/scripts/backup.sh"],
+                          env: [],
+                        },
+                      ],
+                    },
+                  },
+                },
+              },
+            },
+          }),
+        );
+      } else if (url.startsWith("/apis/batch/v1/namespaces/ns/cronjobs/")) {
+        send(404, json({ kind: "Status", code: 404, message: "not found" }));
+      } else if (request.method === "POST" && url.startsWith("/apis/batch/v1/namespaces/ns/jobs")) {
+        seen.created = JSON.parse(body) as Record<string, unknown>;
+        send(201, body);
+      } else if (request.method === "DELETE" && url.startsWith("/apis/batch/v1/namespaces/ns/jobs/")) {
+        seen.deleted = true;
+        send(200, json({ kind: "Status", status: "Success" }));
+      } else if (url.startsWith("/apis/batch/v1/namespaces/ns/jobs/")) {
+        seen.polls += 1;
+        const ended = scenario.endsAfterPolls !== undefined && seen.polls > scenario.endsAfterPolls;
+        const conditions = ended
+          ? [{ type: scenario.condition, status: "True", reason: "BackoffLimitExceeded" }]
+          : [];
+        send(200, json({ ...seen.created, status: { conditions } }));
+      } else if (url.startsWith("/api/v1/namespaces/ns/pods?")) {
+        const waiting = scenario.waiting
+          ? { waiting: { reason: scenario.waiting, message: "no such image" } }
+          : {};
+        send(
+          200,
+          json({
+            kind: "PodList",
+            items: [
+              {
+                metadata: { name: "job-pod", creationTimestamp: "2026-12-04T03:00:00Z" },
+                status: { containerStatuses: [{ name: "backup", state: waiting }] },
+              },
+            ],
+          }),
+        );
+      } else if (url.startsWith("/api/v1/namespaces/ns/pods/job-pod/log")) {
+        send(200, scenario.log, "text/plain");
+      } else {
+        send(404, json({ kind: "Status", code: 404, message: `no route ${url}` }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("no TCP address");
+  const kubeconfig = await writeKubeconfig(files, address.port);
+  return {
+    kubeconfig,
+    seen,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await files.cleanup();
+    },
+  };
+}
+
+const RUN: JobFromCronJob = {
+  namespace: "ns",
+  cronJob: "postgres-backup",
+  name: "postgres-backup-restore-1",
+  command: ["sh", "/scripts/restore.sh"],
+  env: { BACKUP_NAME: "latest" },
+  what: "restore of backup latest",
+};
+const LIMITS = { jobMs: 3_000, requestMs: 2_000, pollMs: 20 };
+
+describe("a Job run from a CronJob's template (stand-in API)", () => {
+  let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
+  let previous: string | undefined;
+  const start = async (scenario: Scenario) => {
+    api = await startBatchApi(scenario);
+    previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfig;
+    return api;
+  };
+  afterEach(async () => {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+    await api?.close();
+    api = undefined;
+  });
+  const failure = (run = RUN) =>
+    runJobFromCronJob(run, LIMITS).then(
+      () => expect.fail("the Job was expected to fail"),
+      (error: unknown) => {
+        expect(error).to.be.instanceOf(SalesDbError);
+        return error as SalesDbError;
+      },
+    );
+
+  it("runs the template with the command and environment asked for, and returns its log once it completes", async () => {
+    const { seen } = await start({
+      endsAfterPolls: 2,
+      condition: "Complete",
+      log: "restoring x\nrestored x\n",
+    });
+    expect(await runJobFromCronJob(RUN, LIMITS)).to.deep.equal(["restoring x", "restored x"]);
+    const spec = seen.created?.spec as {
+      activeDeadlineSeconds: number;
+      ttlSecondsAfterFinished: number;
+      template: { spec: { containers: { command: string[]; env: unknown[] }[] } };
+    };
+    expect(spec.template.spec.containers[0]?.command).to.deep.equal(["sh", "/scripts/restore.sh"]);
+    expect(spec.template.spec.containers[0]?.env).to.deep.equal([{ name: "BACKUP_NAME", value: "latest" }]);
+    expect(spec.activeDeadlineSeconds, "the template's own bound is kept").to.equal(3600);
+    expect(spec.ttlSecondsAfterFinished).to.be.greaterThan(0);
+    expect(seen.deleted, "a completed Job stays for its log").to.equal(false);
+  });
+
+  it("a Job that fails is reported in one line with the log line that says why, and deleted", async () => {
+    const { seen } = await start({
+      endsAfterPolls: 1,
+      condition: "Failed",
+      log: 'restoring x\npg_restore: error: could not execute query: ERROR:  relation "orders" is locked\nCommand was: …\n',
+    });
+    const error = await failure();
+    expect(error.code).to.equal("job_failed");
+    expect(error.message).to.contain(
+      "the restore of backup latest (Job ns/postgres-backup-restore-1) failed",
+    );
+    expect(error.message).to.contain(
+      'pg_restore: error: could not execute query: ERROR:  relation "orders" is locked',
+    );
+    expect(error.message).to.not.contain("\n");
+    expect(seen.deleted).to.equal(true);
+  });
+
+  it("a container that cannot start fails at once, not at the end of the Job's bound", async () => {
+    const { seen } = await start({ waiting: "ErrImagePull", log: "" });
+    const error = await failure();
+    expect(error.message).to.contain("cannot start: container backup: ErrImagePull (no such image)");
+    expect(seen.polls, "failed at the first look").to.equal(1);
+    expect(seen.deleted).to.equal(true);
+  });
+
+  it("a Job that never ends is stopped at its bound and deleted", async () => {
+    const { seen } = await start({ log: "restoring x\n" });
+    const error = await failure();
+    expect(error.message).to.match(/did not finish within \d+s and was stopped/);
+    expect(seen.polls).to.be.greaterThan(1);
+    expect(seen.deleted).to.equal(true);
+  });
+
+  it("a missing CronJob says what is gone and what recreates it", async () => {
+    await start({ log: "" });
+    const error = await failure({ ...RUN, cronJob: "gone" });
+    expect(error.message).to.contain(
+      "the CronJob ns/gone that the restore of backup latest runs from does not exist",
+    );
+    expect(error.message).to.contain("pulumi up --refresh");
+  });
+});
