@@ -29,6 +29,7 @@ const preflight = new Preflight(
     image: `${config.image.repository}:${config.image.tag}`,
     minKubernetes: minKubernetes(),
     context: config.kubeContext,
+    imageCheckTimeoutSeconds: config.helmTimeoutSeconds,
   },
   { provider: dynamicProviderHost },
 );

@@ -19,7 +19,7 @@ export type ErrorCode =
   | "foreign_table" // the target table exists but sales-db did not load it
   | "empty_result" // the load would empty a table that holds rows
   | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died
-  | "job_failed" // a Job run in the cluster (a restore) failed, could not start, or outlived its bound
+  | "job_failed" // a Job or pod run in the cluster (a restore, an image check) failed, did not start or outlived its bound
   | "gate"; // the rejected share exceeds the configured maximum
 
 export interface ErrorDetails {

@@ -1,7 +1,8 @@
 // Runs a one-off Job from a CronJob's template (what `kubectl create job --from=cronjob/…` does), with another
 // command, and waits for it within a bound: the way provider code runs a task inside the cluster.
 import { SalesDbError } from "../../loader/errors";
-import { describeKubeError, httpStatus, kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
+import { httpStatus, kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
+import { failureLine, hopelessReason, podLog } from "./pod-state";
 
 export interface JobFromCronJob {
   readonly namespace: string;
@@ -25,22 +26,6 @@ export interface JobLimits {
   /** Between two looks at the Job. */
   readonly pollMs: number;
 }
-
-/**
- * Waiting reasons of a container that will not start by waiting longer: a Job that shows one fails at once,
- * rather than at the end of its deadline.
- */
-const HOPELESS = new Set([
-  "ErrImagePull",
-  "ImagePullBackOff",
-  "InvalidImageName",
-  "ErrImageNeverPull",
-  "CreateContainerConfigError",
-  "CreateContainerError",
-]);
-
-/** Lines of the Job's log kept for its result and its failure message. */
-const LOG_LINES = 200;
 
 /**
  * Creates the Job and waits until it completes; returns the last lines of its log. A Job that fails, cannot start
@@ -104,7 +89,7 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits):
         options(),
       )
       .catch(() => undefined);
-    const said = [...log].reverse().find((line) => /error|fatal/i.test(line)) ?? log.at(-1);
+    const said = failureLine(log);
     throw new SalesDbError(
       "job_failed",
       `the ${run.what} (Job ${where}) ${why}${said ? `: ${said}` : ""} ` +
@@ -121,7 +106,7 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits):
     if (ended("Complete")) return logOf(core, run, options);
     const failed = ended("Failed");
     if (failed) return fail(`failed (${failed.reason ?? "Failed"})`);
-    const stuck = await hopelessContainer(core, run, options);
+    const stuck = (await jobPods(core, run, options).catch(() => [])).map(hopelessReason).find(Boolean);
     if (stuck) return fail(`cannot start: ${stuck}`);
     if (Date.now() + limits.pollMs > deadline) {
       return fail(`did not finish within ${Math.round(limits.jobMs / 1000)}s and was stopped`);
@@ -132,42 +117,18 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits):
 
 type CoreApi = InstanceType<K8s["CoreV1Api"]>;
 
-/** `container restore: ErrImagePull (…)` when a pod of the Job waits for a reason that waiting does not cure. */
-async function hopelessContainer(core: CoreApi, run: JobFromCronJob, options: () => object) {
-  const pods = await core
-    .listNamespacedPod({ namespace: run.namespace, labelSelector: `job-name=${run.name}` }, options())
-    .catch(() => undefined); // a look that failed is no news: the next poll looks again
-  for (const pod of pods?.items ?? []) {
-    for (const status of pod.status?.containerStatuses ?? []) {
-      const waiting = status.state?.waiting;
-      if (waiting?.reason && HOPELESS.has(waiting.reason)) {
-        return `container ${status.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ""}`;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** The last lines of the log of the Job's newest pod; none when it has no pod or no log yet. */
-async function logOf(core: CoreApi, run: JobFromCronJob, options: () => object): Promise<string[]> {
+async function jobPods(core: CoreApi, run: JobFromCronJob, options: () => object) {
   const pods = await core.listNamespacedPod(
     { namespace: run.namespace, labelSelector: `job-name=${run.name}` },
     options(),
   );
-  const newest = pods.items
-    .slice()
-    .sort((a, b) => created(a) - created(b))
-    .at(-1);
-  if (!newest?.metadata?.name) return [];
-  try {
-    const text = await core.readNamespacedPodLog(
-      { name: newest.metadata.name, namespace: run.namespace, tailLines: LOG_LINES },
-      options(),
-    );
-    return String(text).split("\n").filter(Boolean);
-  } catch (error) {
-    return [`(no log: ${describeKubeError(error)})`];
-  }
+  return pods.items;
+}
+
+/** The last lines of the log of the Job's newest pod; none when it has no pod yet. */
+async function logOf(core: CoreApi, run: JobFromCronJob, options: () => object): Promise<string[]> {
+  const newest = (await jobPods(core, run, options)).sort((a, b) => created(a) - created(b)).at(-1);
+  return newest?.metadata?.name ? podLog(core, run.namespace, newest.metadata.name, options()) : [];
 }
 
 function created(object: { metadata?: { creationTimestamp?: Date | string } }): number {

@@ -68,6 +68,7 @@ const NEEDED_ACCESS = [
   { verb: "get", resource: "pods", why: "to wait for the pod" },
   { verb: "create", resource: "pods", subresource: "portforward", why: "to reach PostgreSQL" },
   { verb: "get", resource: "persistentvolumeclaims", why: "to judge a change of the volume" },
+  { verb: "create", resource: "pods", why: "to try a new image before the rollout uses it" },
 ] as const;
 
 type Answer<T> = { value: T } | { status: number };

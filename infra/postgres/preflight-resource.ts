@@ -11,12 +11,15 @@ const provider = delegatingProvider<PreflightInputs, PreflightInputs>(PROVIDER_M
 export interface PreflightArgs extends PreflightSettings {
   /** The kubeconfig context. Default: the current one. */
   readonly context?: string;
+  /** How long a new image may take to be pulled and to run before the rollout (Helm's timeout). */
+  readonly imageCheckTimeoutSeconds: number;
 }
 
 /**
  * Checks the cluster before anything of the stack changes (every other resource depends on it): its Kubernetes
  * version, StorageClasses, namespace, RBAC and Pod Security, and the refusals of day two (a volume that would shrink
- * or cannot grow, another PostgreSQL major on an existing data directory). Then grows the volume where asked.
+ * or cannot grow, another PostgreSQL major on an existing data directory). Then tries a new image in a pod of its
+ * own, and grows the volume where asked.
  */
 export class Preflight extends pulumi.dynamic.Resource {
   /** What `up` does to the volume (set at preview); empty when nothing. */
@@ -32,6 +35,7 @@ export class Preflight extends pulumi.dynamic.Resource {
       image: args.image,
       minKubernetes: args.minKubernetes,
       context: args.context,
+      imageCheckTimeoutSeconds: args.imageCheckTimeoutSeconds,
       volumePlan: undefined,
     };
     // Type token: pulumi-nodejs:dynamic/postgres:Preflight.

@@ -6,11 +6,14 @@ import { SalesDbError } from "../../loader/errors";
 import { readClusterFacts } from "./cluster-facts";
 import { chartNames } from "./chart";
 import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight-checks";
+import { checkImageStarts } from "./image-check";
 import { applyVolumePlan } from "./volume-growth";
 
 export interface PreflightInputs extends PreflightSettings {
   /** The kubeconfig context; unset: the current one. */
   readonly context?: string;
+  /** How long a new image may take to be pulled and to run; unset (older states): Helm's default, 300 s. */
+  readonly imageCheckTimeoutSeconds?: number;
   /** Set by `check`: what `up` does to the volume, in one line for the preview; empty when nothing. */
   readonly volumePlan?: string;
 }
@@ -56,11 +59,29 @@ export function diffPreflight(
   return { changes, replaces: [], deleteBeforeReplace: false };
 }
 
-/** `create` and `update`: the volume changes, from the cluster as it is now (check may be minutes old). */
-export async function applyPreflight(inputs: PreflightInputs): Promise<PreflightInputs> {
+/**
+ * `create` and `update`: a new image tried first, in the namespace if it exists (a new namespace has no rollout
+ * to protect), then the volume changes, from the cluster as it is now (check may be minutes old).
+ */
+export async function applyPreflight(
+  inputs: PreflightInputs,
+  olds?: PreflightInputs,
+): Promise<PreflightInputs> {
   const { facts, sizes } = await readClusterFacts(inputs);
   const reasons = refusals(facts, inputs, sizes);
   if (reasons.length > 0) throw new Error(reasons.map((refusal) => refusal.reason).join("; "));
+  if (facts.namespace !== null && inputs.image !== olds?.image) {
+    await checkImageStarts({ ...inputs, timeoutSeconds: inputs.imageCheckTimeoutSeconds ?? 300 }).catch(
+      (error: unknown) =>
+        Promise.reject(
+          new SalesDbError(
+            "job_failed",
+            `${error instanceof Error ? error.message : String(error)}; nothing was changed, and the database ` +
+              "keeps its image: set image to one that starts",
+          ),
+        ),
+    );
+  }
   await applyVolumePlan(inputs, volumePlan(facts, inputs, sizes));
   return { ...inputs, volumePlan: "" };
 }
@@ -82,5 +103,5 @@ export const preflightProvider: pulumi.dynamic.ResourceProvider<PreflightInputs,
   async create(inputs) {
     return { id: `${inputs.namespace}/${inputs.releaseName}`, outs: await applyPreflight(inputs) };
   },
-  update: async (_id, _olds, news) => ({ outs: await applyPreflight(news) }),
+  update: async (_id, olds, news) => ({ outs: await applyPreflight(news, olds) }),
 };

@@ -7,6 +7,10 @@
 set -eu
 
 if [ "${1:-}" != postgres ]; then exec "$@"; fi
+# As the official image: `postgres --version` (or --help, -V, --describe-config) starts and sets up nothing.
+for arg in "$@"; do
+  case $arg in -'?' | --help | --describe-config | -V | --version) exec "$@" ;; esac
+done
 
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"

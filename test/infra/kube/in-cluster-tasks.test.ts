@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import { runJobFromCronJob, type JobFromCronJob } from "../../../infra/kube/job";
+import { POD_SECURITY } from "../../../infra/postgres/chart";
+import { checkImageStarts } from "../../../infra/postgres/image-check";
 import { SalesDbError } from "../../../loader/errors";
 import { writeKubeconfig } from "../../support/fake-kube-api";
 import { scratch } from "../../support/files";
@@ -22,6 +24,9 @@ interface Scenario {
 async function startBatchApi(scenario: Scenario) {
   const files = await scratch();
   const seen = { created: undefined as Record<string, unknown> | undefined, deleted: false, polls: 0 };
+  const ended = () => scenario.endsAfterPolls !== undefined && seen.polls > scenario.endsAfterPolls;
+  const containerState = () =>
+    scenario.waiting ? { waiting: { reason: scenario.waiting, message: "no such image" } } : {};
   const json = (body: unknown) => JSON.stringify(body);
   const server: Server = createServer((request, response) => {
     const url = request.url ?? "";
@@ -71,15 +76,33 @@ async function startBatchApi(scenario: Scenario) {
         send(200, json({ kind: "Status", status: "Success" }));
       } else if (url.startsWith("/apis/batch/v1/namespaces/ns/jobs/")) {
         seen.polls += 1;
-        const ended = scenario.endsAfterPolls !== undefined && seen.polls > scenario.endsAfterPolls;
-        const conditions = ended
+        const conditions = ended()
           ? [{ type: scenario.condition, status: "True", reason: "BackoffLimitExceeded" }]
           : [];
         send(200, json({ ...seen.created, status: { conditions } }));
+      } else if (request.method === "POST" && url.startsWith("/api/v1/namespaces/ns/pods")) {
+        seen.created = JSON.parse(body) as Record<string, unknown>;
+        send(201, body);
+      } else if (request.method === "DELETE" && /^\/api\/v1\/namespaces\/ns\/pods\/[^/?]+/.test(url)) {
+        seen.deleted = true;
+        send(200, json({ kind: "Status", status: "Success" }));
+      } else if (/^\/api\/v1\/namespaces\/ns\/pods\/[^/?]+$/.test(url)) {
+        seen.polls += 1;
+        const done = ended() && scenario.condition === "Complete";
+        const failed = ended() && scenario.condition === "Failed";
+        const state = failed ? { terminated: { exitCode: 3, reason: "Error" } } : containerState();
+        send(
+          200,
+          json({
+            ...seen.created,
+            status: {
+              phase: done ? "Succeeded" : failed ? "Failed" : "Pending",
+              containerStatuses: [{ name: "postgres", state }],
+            },
+          }),
+        );
       } else if (url.startsWith("/api/v1/namespaces/ns/pods?")) {
-        const waiting = scenario.waiting
-          ? { waiting: { reason: scenario.waiting, message: "no such image" } }
-          : {};
+        const waiting = containerState();
         send(
           200,
           json({
@@ -92,7 +115,7 @@ async function startBatchApi(scenario: Scenario) {
             ],
           }),
         );
-      } else if (url.startsWith("/api/v1/namespaces/ns/pods/job-pod/log")) {
+      } else if (/^\/api\/v1\/namespaces\/ns\/pods\/[^/]+\/log/.test(url)) {
         send(200, scenario.log, "text/plain");
       } else {
         send(404, json({ kind: "Status", code: 404, message: `no route ${url}` }));
@@ -208,5 +231,77 @@ describe("a Job run from a CronJob's template (stand-in API)", () => {
       "the CronJob ns/gone that the restore of backup latest runs from does not exist",
     );
     expect(error.message).to.contain("pulumi up --refresh");
+  });
+});
+
+describe("a pod run to its end, and the image check made of it (stand-in API)", () => {
+  let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
+  let previous: string | undefined;
+  const start = async (scenario: Scenario) => {
+    api = await startBatchApi(scenario);
+    previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfig;
+    return api;
+  };
+  afterEach(async () => {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+    await api?.close();
+    api = undefined;
+  });
+  const CHECK = { namespace: "ns", releaseName: "postgres", image: "postgres:17.6", timeoutSeconds: 3 };
+  const LIMITS = { pollMs: 20 };
+  const refusal = () =>
+    checkImageStarts(CHECK, LIMITS).then(
+      () => expect.fail("the image check was expected to fail"),
+      (error: Error) => error.message,
+    );
+
+  it("runs postgres --version through the image's entrypoint, like the chart's pod, and deletes the pod", async () => {
+    const { seen } = await start({
+      endsAfterPolls: 1,
+      condition: "Complete",
+      log: "postgres (PostgreSQL) 17.6 (Debian 17.6-1)\n",
+    });
+    expect(await checkImageStarts(CHECK, LIMITS)).to.equal("postgres (PostgreSQL) 17.6 (Debian 17.6-1)");
+    const spec = seen.created?.spec as {
+      restartPolicy: string;
+      activeDeadlineSeconds: number;
+      securityContext: unknown;
+      containers: { image: string; args: string[]; command?: string[]; securityContext: unknown }[];
+    };
+    expect(spec.containers[0]).to.deep.include({ image: "postgres:17.6", args: ["postgres", "--version"] });
+    expect(spec.containers[0]?.command, "the image's own entrypoint runs").to.equal(undefined);
+    expect(spec.securityContext).to.deep.equal(POD_SECURITY.pod);
+    expect(spec.containers[0]?.securityContext).to.deep.equal(POD_SECURITY.container);
+    expect(spec).to.include({ restartPolicy: "Never", activeDeadlineSeconds: 3 });
+    expect(seen.deleted).to.equal(true);
+  });
+
+  it("an image that cannot be pulled is refused at the first look, in one line naming the image and the reason", async () => {
+    const { seen } = await start({ waiting: "ErrImagePull", log: "" });
+    const message = await refusal();
+    expect(message).to.contain("the check of image postgres:17.6 (pod ns/postgres-image-check-");
+    expect(message).to.contain("cannot start: container postgres: ErrImagePull (no such image)");
+    expect(seen.polls).to.equal(1);
+    expect(seen.deleted).to.equal(true);
+  });
+
+  it("a container that exits is refused with its status and the log line that says why", async () => {
+    await start({ endsAfterPolls: 0, condition: "Failed", log: "starting\nFATAL: broken on purpose\n" });
+    expect(await refusal()).to.match(/exited with status 3 \(Error\): FATAL: broken on purpose$/);
+  });
+
+  it("an image whose server is of another major than its tag says is refused", async () => {
+    await start({ endsAfterPolls: 0, condition: "Complete", log: "postgres (PostgreSQL) 18.1\n" });
+    expect(await refusal()).to.equal(
+      "image postgres:17.6 runs postgres (PostgreSQL) 18.1, but its tag says PostgreSQL 17",
+    );
+  });
+
+  it("a pod that never ends is stopped at its bound", async () => {
+    const { seen } = await start({ log: "" });
+    expect(await refusal()).to.match(/did not end within \d+s \(Pending\)/);
+    expect(seen.deleted).to.equal(true);
   });
 });

@@ -1,0 +1,51 @@
+// What a pod that runs a task says about how it is going: a reason to stop waiting for it, and its log's last lines.
+import { describeKubeError, type K8s } from "./api";
+
+type CoreApi = InstanceType<K8s["CoreV1Api"]>;
+type Pod = Awaited<ReturnType<CoreApi["readNamespacedPod"]>>;
+
+/** Waiting reasons of a container that waiting longer does not cure: a task that shows one fails at once. */
+const HOPELESS = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+  "CrashLoopBackOff",
+]);
+
+/** Lines of a task's log kept for its result and its failure message. */
+const LOG_LINES = 200;
+
+/** `container restore: ErrImagePull (…)` when a container of the pod waits for a reason waiting does not cure. */
+export function hopelessReason(pod: Pod): string | undefined {
+  for (const status of pod.status?.containerStatuses ?? []) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason && HOPELESS.has(waiting.reason)) {
+      return `container ${status.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ""}`;
+    }
+  }
+  return undefined;
+}
+
+/** The last lines of a pod's log; a line saying why there is none when it cannot be read. */
+export async function podLog(
+  core: CoreApi,
+  namespace: string,
+  name: string,
+  options: object,
+): Promise<string[]> {
+  try {
+    const text = await core.readNamespacedPodLog({ name, namespace, tailLines: LOG_LINES }, options);
+    return String(text).split("\n").filter(Boolean);
+  } catch (error) {
+    return [`(no log: ${describeKubeError(error)})`];
+  }
+}
+
+/** The log line that says why a task failed: its last error, else its last line. */
+export function failureLine(log: readonly string[]): string | undefined {
+  return [...log].reverse().find((line) => /error|fatal/i.test(line)) ?? log.at(-1);
+}
