@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { delegatingProvider } from "../compiled-module";
 import type { PreflightInputs } from "./preflight";
-import type { PreflightSettings } from "./preflight-checks";
+import type { PreflightSettings } from "./preflight/checks";
 
 /** The compiled provider, relative to the project root (not exported: it is serialized). */
 const PROVIDER_MODULE = "dist/infra/postgres/preflight.js";

@@ -3,11 +3,11 @@
 // volume changes the release cannot (the PVC's size, the StatefulSet's immutable claim template).
 import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
-import { readClusterFacts } from "./cluster-facts";
+import { readClusterFacts } from "./preflight/cluster-facts";
 import { chartNames } from "./chart";
-import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight-checks";
-import { checkImageStarts } from "./image-check";
-import { applyVolumePlan } from "./volume-growth";
+import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight/checks";
+import { checkImageStarts } from "./preflight/image-check";
+import { applyVolumePlan } from "./preflight/volume-growth";
 
 export interface PreflightInputs extends PreflightSettings {
   /** The kubeconfig context; unset: the current one. */

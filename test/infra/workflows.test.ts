@@ -211,8 +211,8 @@ describe("GitHub workflows", () => {
     }
   });
 
-  it("take the backend, the passphrase and the kubeconfig from repository secrets, and the README names each", () => {
-    const readme = readFileSync("README.md", "utf8");
+  it("take the backend, the passphrase and the kubeconfig from repository secrets, and docs/github-actions.md, where the README sends users, names each", () => {
+    const guide = readFileSync("docs/github-actions.md", "utf8");
     const used = new Set<string>();
     for (const w of workflows) {
       for (const job of Object.values(w.jobs)) {
@@ -227,7 +227,8 @@ describe("GitHub workflows", () => {
       }
     }
     expect([...used]).to.include.members(["KUBECONFIG", "PULUMI_ACCESS_TOKEN"]);
-    for (const name of used) expect(readme, `README names the secret ${name}`).to.contain(`\`${name}\``);
+    for (const name of used)
+      expect(guide, `docs/github-actions.md names the secret ${name}`).to.contain(`\`${name}\``);
   });
 
   it("preview every stack the repository has a file for, and comment even when a preview fails", () => {

@@ -78,9 +78,44 @@ kill_mid_seed() {
   e2e_config set seedCsv "$previous" && e2e_pulumi 300 up --yes --skip-preview >/dev/null
 }
 
+# failed-rollout: an image that cannot be pulled, and one whose container exits at once. Each `up` fails within
+# seconds, in one line naming the cause, before anything changes: the pod keeps serving the old rows on its old
+# image, and the next `up` with the good image has nothing to change.
+failed_rollout() {
+  local good before case image started
+  good=$(e2e_config get image) && before=$(pod_identity) || return 1
+  for case in "missing=${E2E_POSTGRES_IMAGE%/*}/missing:17.0" "exits=$E2E_EXITS_IMAGE"; do
+    image=${case#*=}
+    e2e_config set image "$image" || return 1
+    started=$SECONDS
+    if e2e_pulumi 600 up --yes --skip-preview >"$WORK/rollout-up.txt" 2>&1; then
+      echo "up with image $image succeeded"
+      return 1
+    fi
+    echo "failed rollout (${case%%=*}): up failed after $((SECONDS - started))s"
+    grep -E '^ +error: ' "$WORK/rollout-up.txt" | sort -u
+    case ${case%%=*} in
+      missing) grep -Eq "error: .*check of image $image .*cannot start: container postgres: (ErrImagePull|ImagePullBackOff)" \
+        "$WORK/rollout-up.txt" || return 1 ;;
+      exits) grep -Eq "error: .*check of image $image .*exited with status 3 .*: FATAL: this image exits at once" \
+        "$WORK/rollout-up.txt" || return 1 ;;
+    esac
+    grep -q "nothing was changed, and the database keeps its image" "$WORK/rollout-up.txt" || return 1
+    [[ $(pod_identity) == "$before" ]] || { echo "the pod changed: $before -> $(pod_identity)"; return 1; }
+    [[ $(kubectl -n "$NS" get statefulset postgres -o jsonpath='{.spec.template.spec.containers[0].image}') == "$good" ]] ||
+      { echo "the StatefulSet's image changed"; return 1; }
+    [[ -z $(kubectl -n "$NS" get pods -l app.kubernetes.io/component=image-check -o name) ]] ||
+      { echo "an image-check pod was left behind"; return 1; }
+    expect_rows "$ROWS_V2" || return 1
+  done
+  e2e_config set image "$good" && e2e_pulumi 300 up --yes --expect-no-changes >/dev/null
+}
+
 fault_steps() {
   step node-restart node_restart
   grep -E '^node restarted' "$WORK/step.log" || true
   step kill-mid-seed kill_mid_seed
   grep -E '^up failed .* after the server was killed' "$WORK/step.log" || true
+  step failed-rollout failed_rollout
+  grep -E '^failed rollout' "$WORK/step.log" || true
 }

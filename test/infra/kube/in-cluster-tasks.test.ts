@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import { runJobFromCronJob, type JobFromCronJob } from "../../../infra/kube/job";
 import { POD_SECURITY } from "../../../infra/postgres/chart";
-import { checkImageStarts } from "../../../infra/postgres/image-check";
+import { checkImageStarts } from "../../../infra/postgres/preflight/image-check";
 import { SalesDbError } from "../../../loader/errors";
 import { writeKubeconfig } from "../../support/fake-kube-api";
 import { scratch } from "../../support/files";

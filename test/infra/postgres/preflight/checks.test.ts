@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import type { ClusterFacts, Sizes } from "../../../infra/postgres/cluster-facts";
+import type { ClusterFacts, Sizes } from "../../../../infra/postgres/preflight/cluster-facts";
 import {
   describePlan,
   refusals as refusalsOf,
   tagOf,
   volumePlan,
   type PreflightSettings,
-} from "../../../infra/postgres/preflight-checks";
+} from "../../../../infra/postgres/preflight/checks";
 
 const GI = 1024 ** 3;
 

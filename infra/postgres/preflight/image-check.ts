@@ -1,7 +1,7 @@
 // Tries the stack's image before the rollout uses it: Helm only notices an image that cannot start at the end of
 // its wait, and a StatefulSet does not replace a pod that never became Ready, so a bad image left the database down.
-import { runPod, type PodLimits } from "../kube/pod";
-import { POD_SECURITY, postgresMajor } from "./chart";
+import { runPod, type PodLimits } from "../../kube/pod";
+import { POD_SECURITY, postgresMajor } from "../chart";
 
 export interface ImageCheck {
   readonly namespace: string;

@@ -1,7 +1,7 @@
 // What the preflight refuses, and what it will do to the volume, decided from the cluster's facts alone: plain
 // functions, each refusal one line that names what is wrong and what to do.
 import type { ClusterFacts, Sizes } from "./cluster-facts";
-import { postgresMajor } from "./chart";
+import { postgresMajor } from "../chart";
 
 /** The stack's settings the preflight judges. */
 export interface PreflightSettings {

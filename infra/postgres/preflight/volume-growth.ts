@@ -1,10 +1,10 @@
 // Growing the volume in place: the PVC's request is patched (its StorageClass allows expansion), and the
 // StatefulSet, whose volumeClaimTemplate is immutable, is deleted without its pods (orphaned) for the release to
 // recreate with the new template. The pod and its volume keep running throughout.
-import { httpStatus, kubeApiError, kubeConfig, requestTimeout } from "../kube/api";
-import { TUNNEL_LIMITS } from "../kube/target";
-import { chartNames } from "./chart";
-import type { VolumePlan } from "./preflight-checks";
+import { httpStatus, kubeApiError, kubeConfig, requestTimeout } from "../../kube/api";
+import { TUNNEL_LIMITS } from "../../kube/target";
+import { chartNames } from "../chart";
+import type { VolumePlan } from "./checks";
 
 /** How long the garbage collector may take to let go of an orphaned StatefulSet. */
 const ORPHAN_WAIT_MS = 60_000;
