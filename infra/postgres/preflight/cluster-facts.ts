@@ -1,7 +1,14 @@
 // What the preflight reads from the cluster before anything changes: the Kubernetes version, the StorageClasses,
 // the namespace, what the kubeconfig's user may do there, and the volume and StatefulSet a previous `up` left.
 // Each read is bounded; one the user may not make is recorded as unknown, never guessed.
-import { httpStatus, kubeApiError, kubeConfig, requestTimeout, statusMessage, type K8s } from "../../kube/api";
+import {
+  httpStatus,
+  kubeApiError,
+  kubeConfig,
+  requestTimeout,
+  statusMessage,
+  type K8s,
+} from "../../kube/api";
 import { TUNNEL_LIMITS } from "../../kube/target";
 import { chartNames, MAJOR_LABEL, POD_SECURITY } from "../chart";
 
