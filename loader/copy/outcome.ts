@@ -19,6 +19,8 @@ export function checkCopiedRows(copied: number, sent: number, file: string): voi
 /**
  * A row the database refused (a character its encoding cannot store, mostly) names the COPY row; the user needs
  * the CSV line, found by validating the file again up to that row (error path only; a FIFO cannot be re-read).
+ * Only a data exception (SQLSTATE class 22) or a broken constraint (23) is the row's fault: a full disk, a
+ * cancelled or ended session, a restarting server also say which COPY row they met, and are left as they are.
  */
 export async function copyError(
   error: unknown,
@@ -26,7 +28,8 @@ export async function copyError(
   options: { readonly file: string; readonly rules: RuleSet },
 ): Promise<unknown> {
   const copyRow = /\bCOPY [^,]+, line (\d+)/.exec(String((error as { where?: unknown }).where ?? ""))?.[1];
-  if (copyRow === undefined || !(error instanceof Error)) return error;
+  const sqlState = String((error as { code?: unknown }).code ?? "");
+  if (copyRow === undefined || !(error instanceof Error) || !/^2[23]/.test(sqlState)) return error;
   let line: number | undefined;
   if (input.regular) {
     let seen = 0;

@@ -75,5 +75,26 @@ function asDatabaseError(error: unknown, table: TableName): SalesDbError {
   }
   if (code === "3F000")
     return fail("db_error", `cannot load ${table.display}: ${message}; create the schema first`);
+  const cause = SERVER_CAUSES.find(([state]) => typeof code === "string" && code.startsWith(state));
+  if (cause) {
+    return fail(
+      "db_error",
+      `loading ${table.display} failed: ${cause[1]} (${message}); nothing written: ${cause[2]}`,
+    );
+  }
   return fail("db_error", `loading ${table.display} failed: ${message}`);
 }
+
+/**
+ * Failures of the server rather than of the data, by SQLSTATE (prefix): what happened, and what to do. They may
+ * name the COPY row they met, which is not the row's fault.
+ */
+const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
+  ["53100", "the database server's disk is full", "free space on its volume, or grow it, and load again"],
+  ["53200", "the database server ran out of memory", "raise its memory, or load when it is less busy"],
+  ["53", "the database server ran out of a resource", "see its log, and load again"],
+  ["57014", "the load was cancelled (a statement timeout, or pg_cancel_backend)", "load again"],
+  ["57P01", "the server ended the session (pg_terminate_backend, or a shutdown)", "load again"],
+  ["57P", "the database server restarted during the load", "load again once it is up"],
+  ["58", "the database server could not read or write its files", "see its log"],
+];

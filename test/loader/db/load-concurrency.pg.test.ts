@@ -30,6 +30,39 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
     expect(await t.rows()).to.have.length(3);
   });
 
+  for (const [end, sql, said] of [
+    [
+      "cancelled",
+      "pg_cancel_backend",
+      /loading sales failed: the load was cancelled \(a statement timeout, or pg_cancel_backend\)/,
+    ],
+    [
+      "terminated",
+      "pg_terminate_backend",
+      /loading sales failed: the server ended the session \(pg_terminate_backend, or a shutdown\)/,
+    ],
+  ] as const) {
+    it(`a load ${end} mid-COPY says so, never that the database refused a row, and keeps the previous rows`, async () => {
+      await t.load(SAMPLE_CSV);
+      const input = await csvHeldOpen(t.files, `${end}.csv`, 100_000);
+      try {
+        const loading = t.load(input.path).catch((e: unknown) => e);
+        await waitFor(() => copying(t.db));
+        await t.db.query(
+          `SELECT ${sql}(pid) FROM pg_stat_activity WHERE application_name = 'sales-db' AND datname = current_database()`,
+        );
+        await input.end();
+        const error = (await loading) as SalesDbError;
+        expect(error).to.be.instanceOf(SalesDbError);
+        expect(error.message).to.match(said);
+        expect(error.message).to.not.contain("refused this row");
+      } finally {
+        await input.release();
+      }
+      expect(await t.rows()).to.have.length(3);
+    });
+  }
+
   it("readers see the old rows or the new rows during a load, never an empty or partial table", async () => {
     await t.load(SAMPLE_CSV);
     const big = await t.files.write("readers.csv", validRows(200_000));
