@@ -102,6 +102,8 @@ new_stack() {
 }
 # stack_on NAME COMMAND ARGS: a one-word pulumi command on stack NAME, with its config file outside the repo.
 stack_on() { pulumi_ "$2" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml" "${@:3}"; }
+# config_on STACK ARGS...: `pulumi config ARGS` of a stack the run made.
+config_on() { timeout -k 10 60 pulumi --cwd "$ROOT" --non-interactive config "${@:2}" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml"; }
 stack() { stack_on e2e "$@"; }
 # The real first boot (initdb) and a busy shared machine: give the seeder two minutes to reach PostgreSQL.
 # On the StorageClass that allows expansion: the day-two steps grow its volume.

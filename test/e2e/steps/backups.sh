@@ -2,14 +2,10 @@
 # E2E step backup-restore: the backup CronJob, its volume, a failed backup that replaces nothing, and a restore of
 # every table, first into the stack's own database and then, after a destroy and a lost data volume, into a fresh
 # one. On a Retain stack of its own in a namespace the program creates. Sourced by run.sh; uses its new_stack,
-# stack_on, query, expect_rows, $ROWS_V1, $WORK and $E2E_POSTGRES_IMAGE.
+# stack_on, config_on, query, expect_rows, $ROWS_V1, $WORK and $E2E_POSTGRES_IMAGE.
 
 BACKUP_NS=sales-db-e2e-backup
 backup_stack() { stack_on e2e-backup "$@"; }
-backup_config() {
-  timeout -k 10 60 pulumi --cwd "$ROOT" --non-interactive config "$@" --stack e2e-backup \
-    --config-file "$WORK/Pulumi.e2e-backup.yaml"
-}
 # A fingerprint of both tables' rows: equal fingerprints, equal rows.
 tables_digest() {
   query "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM sales t
@@ -66,7 +62,7 @@ backup_restore_checks() {
 
   # The damage: the application's table dropped, the seeded one edited by hand. The restore brings both back.
   query "DROP TABLE orders; UPDATE sales SET quantity = 1" "$BACKUP_NS" || return 1
-  backup_config set restoreBackup latest || return 1
+  config_on e2e-backup set restoreBackup latest || return 1
   backup_stack up --yes --skip-preview || return 1
   restored=$(backup_stack stack output restoredBackup) || return 1
   [[ $restored == "$(tail -n 1 <<<"$backups")" ]] || { echo "restored $restored, not the newest"; return 1; }

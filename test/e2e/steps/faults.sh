@@ -111,6 +111,44 @@ failed_rollout() {
   e2e_config set image "$good" && e2e_pulumi 300 up --yes --expect-no-changes >/dev/null
 }
 
+# volume-full: a stack on the node's one small volume (class `small`: a loop-mounted filesystem of a few MiB more
+# than initdb takes, ../cluster/up.sh) and a CSV larger than the room left. The load fails with one line naming the
+# full disk; the old rows stay, the server (same container) answers reads; a CSV that fits then loads.
+FULL_NS=sales-db-e2e-full
+full_stack() { stack_on e2e-full "$@"; }
+volume_full() {
+  local status=0
+  volume_full_checks || status=$?
+  full_stack destroy --yes --skip-preview >/dev/null 2>&1
+  kubectl delete namespace "$FULL_NS" --wait --timeout=120s >/dev/null 2>&1
+  return "$status"
+}
+volume_full_checks() {
+  local before started
+  new_stack e2e-full "namespace=$FULL_NS" storageClass=small storageSize=48Mi seedWaitTimeout=120 \
+    "image=$E2E_POSTGRES_IMAGE" || return 1
+  full_stack up --yes --skip-preview >/dev/null || return 1
+  expect_rows "$ROWS_V1" "$FULL_NS" || return 1
+  before=$(kubectl -n "$FULL_NS" get pod postgres-0 -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].restartCount}')
+  [[ -s $WORK/full.csv ]] || large_csv "$WORK/full.csv" 1000000 || return 1
+  config_on e2e-full set seedCsv "$WORK/full.csv" || return 1
+  started=$SECONDS
+  if full_stack up --yes --skip-preview >"$WORK/full-up.txt" 2>&1; then
+    echo "a CSV larger than the volume loaded"
+    return 1
+  fi
+  echo "volume full: up failed after $((SECONDS - started))s"
+  grep -E '^ +error: ' "$WORK/full-up.txt" | sort -u
+  grep -q "the database server's disk is full" "$WORK/full-up.txt" || return 1
+  ! grep -q "refused this row" "$WORK/full-up.txt" || { echo "a full disk blamed on a row"; return 1; }
+  expect_rows "$ROWS_V1" "$FULL_NS" || return 1
+  [[ $(kubectl -n "$FULL_NS" get pod postgres-0 -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].restartCount}') == "$before" ]] ||
+    { echo "the server restarted"; return 1; }
+  config_on e2e-full set seedCsv "$WORK/sales-v2.csv" || return 1
+  full_stack up --yes --skip-preview >/dev/null || return 1
+  expect_rows "$ROWS_V2" "$FULL_NS"
+}
+
 fault_steps() {
   step node-restart node_restart
   grep -E '^node restarted' "$WORK/step.log" || true
@@ -118,4 +156,6 @@ fault_steps() {
   grep -E '^up failed .* after the server was killed' "$WORK/step.log" || true
   step failed-rollout failed_rollout
   grep -E '^failed rollout' "$WORK/step.log" || true
+  step volume-full volume_full
+  grep -E '^volume full' "$WORK/step.log" || true
 }
