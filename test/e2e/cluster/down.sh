@@ -38,5 +38,7 @@ fi
 # shellcheck disable=SC2086 # one PID per word
 [[ -z ${pids// /} ]] || stop_pids $pids
 
+# The small volume's loop mount (up.sh): its loop device goes with it (mount -o loop sets autoclear).
+if mountpoint -q "$E2E_WORKDIR/pv/small"; then umount "$E2E_WORKDIR/pv/small" || umount -l "$E2E_WORKDIR/pv/small"; fi
 rm -rf "$KWOK_WORKDIR" "$E2E_WORKDIR/pv" "$E2E_WORKDIR/kubeconfig" "$E2E_WORKDIR/cluster.env"
 log "cluster $E2E_CLUSTER_NAME is down"

@@ -28,6 +28,8 @@ source "$HERE/common.sh"
 LOG_NAME=cluster
 
 E2E_PV_COUNT=${E2E_PV_COUNT:-13}
+# The small volume's filesystem: initdb takes about 47 MiB of it.
+E2E_SMALL_PV_SIZE=${E2E_SMALL_PV_SIZE:-96Mi}
 start=$SECONDS
 
 for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do
@@ -98,7 +100,13 @@ kubectl get --raw /readyz >/dev/null
 
 # 5. Storage: a default StorageClass and local PVs on the node. The folders are root's 0755, as a fresh disk's
 #    root would be: kubelet gives the pod's fsGroup access to them (a hostPath volume would get no fsGroup).
-log "creating StorageClasses standard and expandable, and $E2E_PV_COUNT local PersistentVolumes"
+log "creating StorageClasses standard, expandable and small, $E2E_PV_COUNT local PersistentVolumes and a small one"
+# The small volume: an ext4 filesystem of its own on a loop device (down.sh unmounts it).
+small_pv=$E2E_WORKDIR/pv/small
+mkdir -p "$small_pv"
+truncate -s "${E2E_SMALL_PV_SIZE%i}" "$E2E_WORKDIR/pv/small.img"
+mkfs.ext4 -q -F -m 0 "$E2E_WORKDIR/pv/small.img"
+mount -o loop "$E2E_WORKDIR/pv/small.img" "$small_pv"
 {
   cat <<EOF
 apiVersion: storage.k8s.io/v1
@@ -107,6 +115,15 @@ metadata:
   name: standard
   annotations:
     storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/no-provisioner
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+---
+# A class of one small volume on a filesystem of its own, which a load can fill (the volume-full step).
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: small
 provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Retain
 volumeBindingMode: WaitForFirstConsumer
@@ -150,6 +167,29 @@ spec:
         - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
 EOF
   done
+  cat <<EOF
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: e2e-pv-small
+  labels:
+    e2e.sales-db/pv: "true"
+spec:
+  capacity:
+    storage: $E2E_SMALL_PV_SIZE
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: small
+  volumeMode: Filesystem
+  local:
+    path: $small_pv
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
+EOF
 } | kubectl apply -f - >/dev/null
 
 log "cluster ready in $((SECONDS - start))s"

@@ -111,9 +111,9 @@ failed_rollout() {
   e2e_config set image "$good" && e2e_pulumi 300 up --yes --expect-no-changes >/dev/null
 }
 
-# volume-full: a stack on the node's one small volume (class `small`: a loop-mounted filesystem of a few MiB more
-# than initdb takes, ../cluster/up.sh) and a CSV larger than the room left. The load fails with one line naming the
-# full disk; the old rows stay, the server (same container) answers reads; a CSV that fits then loads.
+# volume-full: a stack on the node's one small volume (class `small`: a loop-mounted filesystem of its own,
+# ../cluster/up.sh), whose room is then cut to 4 MiB, and a CSV larger than that. The load fails with one line naming
+# the full disk; the old rows stay, the server (same container) answers reads; a CSV that fits then loads.
 FULL_NS=sales-db-e2e-full
 full_stack() { stack_on e2e-full "$@"; }
 volume_full() {
@@ -124,12 +124,18 @@ volume_full() {
   return "$status"
 }
 volume_full_checks() {
-  local before started
+  local before started avail
   new_stack e2e-full "namespace=$FULL_NS" storageClass=small storageSize=48Mi seedWaitTimeout=120 \
     "image=$E2E_POSTGRES_IMAGE" || return 1
   full_stack up --yes --skip-preview >/dev/null || return 1
   expect_rows "$ROWS_V1" "$FULL_NS" || return 1
   before=$(kubectl -n "$FULL_NS" get pod postgres-0 -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].restartCount}')
+  # The room made small and known, whatever initdb took: the server first moves to a new WAL segment (created
+  # now, so the load's WAL has a whole one), then a ballast file leaves 4 MiB. A data file that cannot grow is an
+  # error of the load; WAL that cannot be written would stop the server.
+  query "SELECT pg_switch_wal(); CHECKPOINT" "$FULL_NS" >/dev/null || return 1
+  avail=$(df --output=avail -B1 "$E2E_WORKDIR/pv/small" | tail -n 1)
+  fallocate -l $((avail - 4 * 1024 * 1024)) "$E2E_WORKDIR/pv/small/ballast" || return 1
   [[ -s $WORK/full.csv ]] || large_csv "$WORK/full.csv" 1000000 || return 1
   config_on e2e-full set seedCsv "$WORK/full.csv" || return 1
   started=$SECONDS
