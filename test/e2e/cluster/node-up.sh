@@ -221,8 +221,9 @@ timeout -k 5 60 "$E2E_BIN/kube-proxy" --cleanup >"$NODE_DIR/kube-proxy-cleanup.l
 log "starting kube-proxy v$KUBE_VERSION (iptables)"
 "$E2E_BIN/kube-proxy" --config "$NODE_DIR/kube-proxy.yaml" --v 1 >"$NODE_DIR/kube-proxy.log" 2>&1 &
 echo $! >"$NODE_DIR/kube-proxy.pid"
-# Synced once the rules of the apiserver's own Service are there.
-synced() { iptables-save 2>/dev/null | grep -q 'default/kubernetes:https'; }
+# Synced once the rules of the apiserver's own Service are there. (Not `iptables-save | grep -q`: under pipefail,
+# iptables-save writing after grep has quit fails the pipe with SIGPIPE.)
+synced() { [[ $(iptables-save 2>/dev/null) == *'default/kubernetes:https'* ]]; }
 for _ in $(seq 1 120); do
   synced && break
   kill -0 "$(<"$NODE_DIR/kube-proxy.pid")" 2>/dev/null || {
