@@ -75,7 +75,7 @@ done
 echo "no answer from $E2E_SERVICE_CHECK_SERVICE_HOST:$E2E_SERVICE_CHECK_SERVICE_PORT"; exit 1' | kubectl apply -f - >/dev/null
 phase=
 for _ in $(seq 1 90); do
-  phase=$(kubectl -n default get pod "$NAME-client" -o jsonpath='{.status.phase}')
+  phase=$(kubectl -n default get pod "$NAME-client" -o jsonpath='{.status.phase}' 2>/dev/null) || phase=
   [[ $phase == Succeeded || $phase == Failed ]] && break
   sleep 1
 done
