@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hermetic end-to-end run (`npm run test:e2e`): the real Pulumi CLI and Kubernetes provider, against a real
 # control plane and a real node (kubelet, containerd, runc, a bridge CNI) that runs the chart's PostgreSQL from a
-# locally built image. Nothing is downloaded but Go modules and the Debian packages of cluster/packages.sh.
+# locally built image. Nothing is downloaded but Go modules, the Debian packages of cluster/packages.sh, and the
+# Debian trixie packages the PostgreSQL image is made of (image/build.sh).
 # Each step prints ✔ or ✘; the run ends with `e2e: N/N steps passed`. Everything is torn down on exit.
 set -euo pipefail
 

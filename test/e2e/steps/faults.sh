@@ -4,8 +4,9 @@
 # `our_backends` they use) and day-two.sh (`pod_identity`); uses run.sh's `step`, `stack`, `query`, `expect_rows`,
 # $E2E, $WORK, $NS and $ROWS_V2.
 
-# node-restart: kubelet and containerd stop (every container killed, the node's state removed: node-down.sh) and
-# start again (node-up.sh). The pod, still bound to the node, gets a new sandbox and comes back on the same volume.
+# node-restart: kube-proxy, kubelet and containerd stop (every container killed, the node's state and kube-proxy's
+# rules removed: node-down.sh) and start again (node-up.sh). The pod, still bound to the node, gets a new sandbox and
+# comes back on the same volume, and a pod reaches another through a Service again.
 container_of() {
   kubectl -n "$NS" get pod postgres-0 \
     -o jsonpath='{.status.containerStatuses[0].containerID} {.status.containerStatuses[0].ready}'
@@ -25,6 +26,7 @@ node_restart() {
   [[ $(container_of) == *" true" && $(container_of) != "$container" ]] ||
     { echo "no new Ready container: $(container_of)"; return 1; }
   echo "node restarted, pod Ready again after $((SECONDS - started))s"
+  "$E2E/cluster/service-check.sh" || return 1
   [[ $(pod_identity) == "${before%% *}"* ]] || { echo "another pod: $before -> $(pod_identity)"; return 1; }
   expect_rows "$ROWS_V2" || return 1
   stack preview --expect-no-changes

@@ -5,7 +5,7 @@
 # wrapper module + go version + ldflags) matches and whose binaries exist is skipped.
 #
 # usage: test/e2e/toolchain/build.sh [tool...]
-#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet
+#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy
 #   actionlint (default: all; `npm run lint` builds actionlint alone). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
 #   E2E_DOWNLOAD_RETRIES (default 5), E2E_FORCE_REBUILD=1 to ignore stamps.
 set -euo pipefail
@@ -24,7 +24,7 @@ RETRIES=${E2E_DOWNLOAD_RETRIES:-5}
 STAMPS=$SALES_DB_E2E_CACHE/stamps
 mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$STAMPS"
 
-ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet actionlint)
+ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy actionlint)
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -101,6 +101,14 @@ define_tool() {
       kube_ldflags
       TAGS="selinux,notest"
       LABEL="kubelet v$KUBE_VERSION"
+      ;;
+    kube-proxy)
+      # Services on the real node (iptables mode); same module (and pins) as kubelet.
+      PKGS=(k8s.io/kubernetes/cmd/kube-proxy)
+      MODULE=kubernetes
+      kube_ldflags
+      TAGS="selinux,notest"
+      LABEL="kube-proxy v$KUBE_VERSION"
       ;;
     etcd)
       PKGS=(go.etcd.io/etcd/server/v3)
