@@ -12,8 +12,8 @@
 # - a pod's answer to a client on the same bridge must pass kube-proxy's iptables rules: br_netfilter.
 #
 # Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see common.sh), E2E_NODE_IP (default: the first global
-# IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE and their *_IMAGE names (from ../image/build.sh),
-# E2E_POSTGRES_ALIASES (more names for the PostgreSQL image, space-separated),
+# IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE/E2E_EXITS_ARCHIVE and their *_IMAGE names (from
+# ../image/build.sh), E2E_POSTGRES_ALIASES (more names for the PostgreSQL image, space-separated),
 # E2E_NODE_LOCK_WAIT (seconds to wait for another run's node to go, default 1800).
 set -euo pipefail
 
@@ -23,7 +23,7 @@ source "$HERE/common.sh"
 LOG_NAME=node
 start=$SECONDS
 
-for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE; do
+for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE E2E_EXITS_ARCHIVE E2E_EXITS_IMAGE; do
   [[ -n ${!v:-} ]] || fail "$v is not set: eval the output of ../image/build.sh first"
 done
 for b in kubelet kube-proxy; do
@@ -142,7 +142,8 @@ import_image() {
 }
 import_image "$E2E_PAUSE_IMAGE" "$E2E_PAUSE_ARCHIVE"
 import_image "$E2E_POSTGRES_IMAGE" "$E2E_POSTGRES_ARCHIVE"
-log "imported $E2E_PAUSE_IMAGE and $E2E_POSTGRES_IMAGE"
+import_image "$E2E_EXITS_IMAGE" "$E2E_EXITS_ARCHIVE"
+log "imported $E2E_PAUSE_IMAGE, $E2E_POSTGRES_IMAGE and $E2E_EXITS_IMAGE"
 # Other names of the PostgreSQL image that pods of the run use (a restarted node must not pull them).
 for alias in ${E2E_POSTGRES_ALIASES:-}; do
   ctr_ -n k8s.io images tag --force "$E2E_POSTGRES_IMAGE" "$alias" >/dev/null || fail "could not tag $alias"

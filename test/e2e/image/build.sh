@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds the two images the e2e node runs, as OCI archives for `ctr images import` (there is no registry):
+# Builds the three images the e2e node runs, as OCI archives for `ctr images import` (there is no registry):
 # - postgres: PostgreSQL 17 from Debian trixie's packages, unpacked: postgresql-17 (the server, initdb, pg_ctl,
 #   pg_controldata, pg_rewind, ...) and postgresql-client-17 (psql, pg_dump, pg_restore, pg_isready, pg_basebackup,
 #   ...), so that the client tools are of the server's version (this bookworm machine has PostgreSQL 15 only); the
 #   shared libraries they need with trixie's own libc, tzdata, the C.UTF-8 locale, busybox-static (from this
 #   machine) for the shell and coreutils, and our entrypoint.sh. No JIT: llvmjit and its 30 MB of LLVM are left out;
-# - pause: Debian's static catatonit in pause mode (-P), the pod sandbox image.
+# - pause: Debian's static catatonit in pause mode (-P), the pod sandbox image;
+# - exits: busybox-static, whose container prints a FATAL line and exits with status 3 whatever it is asked to run:
+#   the image that cannot start of the failed-rollout step.
 # Trixie's packages are resolved and fetched with a scratch APT configuration (its own sources list, naming the
 # Debian mirror this machine's APT uses; its own state and cache in $SALES_DB_E2E_CACHE/apt-trixie; an empty dpkg
 # status) and unpacked with dpkg-deb: no maintainer script runs, and this machine's APT and dpkg are left alone.
@@ -208,3 +210,11 @@ pack postgres "$PG_VERSION" postgres_rootfs \
 catatonit_version=$(dpkg-query -W -f '${Version}' catatonit)
 pack pause "catatonit-${catatonit_version//[^A-Za-z0-9.-]/_}" pause_rootfs \
   --config.user 65535:65535 --config.entrypoint /catatonit --config.entrypoint -P
+
+exits_rootfs() {
+  cp /bin/busybox "$1/busybox"
+}
+# Tagged as a PostgreSQL 17 release would be: config takes it, and only running it tells.
+pack exits 17.0-exits exits_rootfs --config.user 999:999 --config.entrypoint /busybox --config.entrypoint sh \
+  --config.entrypoint -c --config.entrypoint 'echo "FATAL: this image exits at once (an e2e image)" >&2; exit 3' \
+  --config.entrypoint exits
