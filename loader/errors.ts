@@ -17,6 +17,7 @@ export type ErrorCode =
   | "db_error" // any other error reported by PostgreSQL
   | "copy_row_count" // the COPY stored another number of rows than the valid rows sent
   | "foreign_table" // the target table exists but sales-db did not load it
+  | "untrusted_object" // the bookkeeping table or trigger function is another role's, or not as sales-db makes it
   | "empty_result" // the load would empty a table that holds rows
   | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died
   | "job_failed" // a Job or pod run in the cluster (a restore, an image check) failed, did not start or outlived its bound

@@ -78,9 +78,11 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
     try {
       await client.connect();
       await client.query(
-        `SELECT set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
-          (_, i) => `($${2 * i + 1}, $${2 * i + 2})`,
-        ).join(", ")}) AS s(name, value) WHERE s.name IN (SELECT name FROM pg_settings)`,
+        // Schema-qualified: the user's search_path is still in force here.
+        `SELECT pg_catalog.set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
+          (_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::text)`,
+        ).join(", ")}) AS s(name, value)
+         WHERE s.name OPERATOR(pg_catalog.=) ANY (SELECT name FROM pg_catalog.pg_settings)`,
         SESSION_SETTINGS.flat(),
       );
       if (attempt > 1) logger.info(`Connected to ${target} after ${attempt} attempts`);

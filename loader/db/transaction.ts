@@ -1,5 +1,5 @@
 import type { Client } from "pg";
-import { target, type Target } from "./bookkeeping";
+import { PINNED_SEARCH_PATH, target, type Target } from "./bookkeeping";
 import { connectWithRetry, type ConnectOptions } from "./connect";
 import { SalesDbError } from "../errors";
 import { lockTimeoutMs } from "./lock-timeout";
@@ -33,6 +33,9 @@ export async function inTransaction<T>(
     // Every wait for a lock is bounded, the short tries of the swap included (locks.ts).
     await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs(options)}`);
     const table = await resolve(client, name);
+    // From here on every name resolves in pg_catalog or is schema-qualified: a function or operator another role
+    // created in a schema of the user's search_path cannot stand in for a built-in one.
+    await client.query(`SET LOCAL search_path = ${PINNED_SEARCH_PATH}`);
     const { commit, result } = await work(client, table);
     await client.query(commit ? "COMMIT" : "ROLLBACK");
     open = false;
@@ -48,7 +51,9 @@ export async function inTransaction<T>(
 /** The schema an unqualified name lands in, as CREATE TABLE would pick it. */
 async function resolve(client: Client, name: TableName): Promise<Target> {
   if (name.schema !== null) return target(name.display, name.schema, name.name);
-  const result = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
+  const result = await client.query<{ schema: string | null }>(
+    "SELECT pg_catalog.current_schema() AS schema",
+  );
   const schema = result.rows[0]?.schema;
   if (!schema || /^pg_/.test(schema)) {
     throw new SalesDbError(

@@ -77,3 +77,18 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
     await client.end();
   }
 }
+
+/**
+ * Runs `work` with a second role of the test server (NOLOGIN, allowed to create in the test database's `public`
+ * schema, as a neighbour on a shared database may be), then drops what it owns and the role, whatever happens.
+ */
+export async function withOtherRole<T>(db: TestDatabase, work: (role: string) => Promise<T>): Promise<T> {
+  const role = `sales_db_other_${randomBytes(4).toString("hex")}`;
+  await db.query(`CREATE ROLE "${role}"; GRANT CREATE ON SCHEMA public TO "${role}"`);
+  try {
+    return await work(role);
+  } finally {
+    await db.query(`DROP OWNED BY "${role}" CASCADE`);
+    await withClient(testServerUrl(), (client) => client.query(`DROP ROLE "${role}"`));
+  }
+}
