@@ -7,7 +7,23 @@ import { startEmbeddedPostgres, type EmbeddedServer } from "../../loader/embedde
  * Tests never share a database: each gets its own from `createTestDatabase`.
  */
 let embedded: EmbeddedServer | null = null;
+/** The synchronous standby the embedded test server waits for, and which never connects. */
+export const MISSING_STANDBY = "sales_db_missing_standby";
 let serverUrl: string | null = null;
+
+/**
+ * The settings that let tests cause what shared, replicated and locked-down servers do: logical replication
+ * (a publication and a subscription between two test databases), prepared transactions, and a synchronous standby
+ * that never connects, which only a database set to `synchronous_commit = on` waits for (the default here is
+ * `local`, so no other test's COMMIT waits).
+ */
+const TEST_SERVER_FLAGS = [
+  ["fsync", "off"],
+  ["wal_level", "logical"],
+  ["max_prepared_transactions", "10"],
+  ["synchronous_standby_names", MISSING_STANDBY],
+  ["synchronous_commit", "local"],
+].flatMap(([name, value]) => ["-c", `${name}=${value}`]);
 
 export async function startTestServer(): Promise<void> {
   if (serverUrl) return;
@@ -15,7 +31,7 @@ export async function startTestServer(): Promise<void> {
     serverUrl = process.env.DATABASE_URL;
     return;
   }
-  embedded = await startEmbeddedPostgres({ postgresFlags: ["-c", "fsync=off"] });
+  embedded = await startEmbeddedPostgres({ postgresFlags: TEST_SERVER_FLAGS });
   serverUrl = embedded.connectionString;
 }
 
