@@ -65,7 +65,7 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   }
 }
 
-/** What a load compares with the bookkeeping, and until when it may wait for locks. */
+/** What a load compares with the bookkeeping. */
 interface LoadContext {
   readonly client: Client;
   readonly table: Target;
@@ -73,7 +73,6 @@ interface LoadContext {
   readonly options: LoadOptions;
   readonly columns: string;
   readonly rulesSha256: string;
-  readonly deadline: number;
 }
 
 async function load(
@@ -89,7 +88,6 @@ async function load(
     options,
     columns: columnList(options.rules.columnTypes),
     rulesSha256: rulesFingerprint(options.rules),
-    deadline: Date.now() + lockTimeoutMs(options),
   };
   const before = await readState(client, table);
   refuseForeign(before, table, options);
@@ -106,7 +104,9 @@ async function load(
     summary: { valid: validation.valid, rejected: validation.rejected, byRule: validation.byRule },
   };
 
-  await lockLoads(client, table, context.deadline);
+  // The lock timeout bounds the wait for the locks alone: a slow input must not use it up before they are tried.
+  const deadline = Date.now() + lockTimeoutMs(options);
+  await lockLoads(client, table, deadline);
   await prepareBookkeeping(client, table);
   const state = await readState(client, table);
   refuseForeign(state, table, options);
@@ -125,7 +125,7 @@ async function load(
     });
   }
 
-  await lockTable(client, table, context.deadline);
+  await lockTable(client, table, deadline);
   const locked = await readState(client, table); // as it is now that no one else can write it
   refuseForeign(locked, table, options);
   await refuseEmpty(client, locked, table, validation, options);
@@ -170,7 +170,7 @@ async function reloadUnchanged(
     options.onReport?.(recorded);
     return { commit: false, result: recorded };
   }
-  await lockLoads(client, table, context.deadline);
+  await lockLoads(client, table, Date.now() + lockTimeoutMs(options));
   if (!untouched(await readState(client, table), context.columns)) return null;
   await client.query(`UPDATE ${table.meta} SET owner = $2 WHERE table_name = $1`, [
     table.name,

@@ -1,6 +1,6 @@
 import type { Client } from "pg";
 import { PINNED_SEARCH_PATH, target, type Target } from "./bookkeeping";
-import { connectWithRetry, type ConnectOptions } from "./connect";
+import { closeClient, connectionLoss, connectWithRetry, type ConnectOptions } from "./connect";
 import { SalesDbError } from "../errors";
 import { lockTimeoutMs } from "./lock-timeout";
 import type { TableName } from "./table-name";
@@ -42,9 +42,9 @@ export async function inTransaction<T>(
     return result;
   } catch (error) {
     if (open) await client.query("ROLLBACK").catch(() => undefined);
-    throw asDatabaseError(error, name);
+    throw asDatabaseError(error, name, connectionLoss(client));
   } finally {
-    await client.end().catch(() => undefined);
+    await closeClient(client);
   }
 }
 
@@ -64,12 +64,18 @@ async function resolve(client: Client, name: TableName): Promise<Target> {
   return target(name.display, schema, name.name);
 }
 
-function asDatabaseError(error: unknown, table: TableName): SalesDbError {
+/**
+ * A failure as one line that names its cause. `loss`: why the connection had ended, when it had (the server's
+ * FATAL for a session it ended while idle, which reaches no query: the query that follows only says the client is
+ * not queryable).
+ */
+export function asDatabaseError(error: unknown, table: TableName, loss?: unknown): SalesDbError {
   if (error instanceof SalesDbError) return error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const cause = codeOf(error) === undefined && codeOf(loss) !== undefined ? loss : error;
+  const code = codeOf(cause);
+  const message = cause instanceof Error ? cause.message : String(cause);
   const fail = (code: "db_error" | "db_lock_timeout", text: string) =>
-    new SalesDbError(code, text, { cause: error });
+    new SalesDbError(code, text, { cause });
   if (code === "55P03")
     return fail("db_lock_timeout", `timed out waiting for a lock on ${table.display}: ${message}`);
   if (code === "2BP01") {
@@ -80,14 +86,19 @@ function asDatabaseError(error: unknown, table: TableName): SalesDbError {
   }
   if (code === "3F000")
     return fail("db_error", `cannot load ${table.display}: ${message}; create the schema first`);
-  const cause = SERVER_CAUSES.find(([state]) => typeof code === "string" && code.startsWith(state));
-  if (cause) {
+  const known = SERVER_CAUSES.find(([state]) => typeof code === "string" && code.startsWith(state));
+  if (known) {
     return fail(
       "db_error",
-      `loading ${table.display} failed: ${cause[1]} (${message}); nothing written: ${cause[2]}`,
+      `loading ${table.display} failed: ${known[1]} (${message}); nothing written: ${known[2]}`,
     );
   }
   return fail("db_error", `loading ${table.display} failed: ${message}`);
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 /**
@@ -99,6 +110,22 @@ const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
   ["53200", "the database server ran out of memory", "raise its memory, or load when it is less busy"],
   ["53", "the database server ran out of a resource", "see its log, and load again"],
   ["57014", "the load was cancelled (a statement timeout, or pg_cancel_backend)", "load again"],
+  [
+    "25P03",
+    "the server ended the session because it sat idle in its transaction longer than " +
+      "idle_in_transaction_session_timeout",
+    "raise that setting for the loading role (ALTER ROLE … SET idle_in_transaction_session_timeout), or load again",
+  ],
+  [
+    "25P04",
+    "the server ended the session because its transaction ran longer than transaction_timeout",
+    "raise that setting for the loading role, or load a smaller file",
+  ],
+  [
+    "57P05",
+    "the server ended the session because it sat idle longer than idle_session_timeout",
+    "raise that setting for the loading role, or load again",
+  ],
   ["57P01", "the server ended the session (pg_terminate_backend, or a shutdown)", "load again"],
   ["57P", "the database server restarted during the load", "load again once it is up"],
   ["58", "the database server could not read or write its files", "see its log"],
