@@ -15,6 +15,7 @@ export type ErrorCode =
   | "db_auth" // the server refused the credentials
   | "db_lock_timeout" // another load held the table too long
   | "db_error" // any other error reported by PostgreSQL
+  | "commit_unconfirmed" // COMMIT was sent, but whether it took effect (or reached the synchronous standby) is not known
   | "copy_row_count" // the COPY stored another number of rows than the valid rows sent
   | "foreign_table" // the target table exists but sales-db did not load it
   | "untrusted_object" // the bookkeeping table or trigger function is another role's, or not as sales-db makes it

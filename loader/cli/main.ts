@@ -17,7 +17,7 @@ const salesStream = () => require("../copy/sales-stream") as typeof import("../c
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Exit statuses, as the README documents them. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, unconfirmed: 3, internal: 70 } as const;
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -84,6 +84,7 @@ function failure(error: unknown, stderr: NodeJS.WritableStream, session: Session
   if (isSalesDbError(error)) {
     const hint = HINTS[error.code];
     stderr.write(`sales-db: ${oneLine(error.message)}${hint ? `; ${hint}` : ""}\n`);
+    if (error.code === "commit_unconfirmed") return EXIT.unconfirmed;
     return error.code === "usage" ? EXIT.usage : EXIT.failed;
   }
   const detail = error instanceof Error ? error.message : String(error);

@@ -1,16 +1,22 @@
 import type { Client } from "pg";
 import { PINNED_SEARCH_PATH, target, type Target } from "./bookkeeping";
 import { closeClient, connectionLoss, connectWithRetry, type ConnectOptions } from "./connect";
+import { commitWithin } from "./commit";
 import { SalesDbError } from "../errors";
 import { lockTimeoutMs } from "./lock-timeout";
 import type { TableName } from "./table-name";
 
-/** Where a loaded table is, and how long to wait for the lock on it. */
+/** Where a loaded table is, and how long to wait for the lock on it and for its COMMIT. */
 export interface TableOptions extends ConnectOptions {
   /** Target table, optionally schema-qualified. Default `sales`. */
   readonly table?: string;
   /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
   readonly lockTimeoutMs?: number;
+  /**
+   * How long COMMIT may wait (for a synchronous standby) before it is cancelled; an outcome it cannot then confirm
+   * is a `commit_unconfirmed` error. Default 60 s.
+   */
+  readonly commitTimeoutMs?: number;
 }
 
 /** What a transaction's work returns: its result, and whether to COMMIT (else ROLLBACK). */
@@ -18,7 +24,8 @@ export type Outcome<T> = { commit: boolean; result: T };
 
 /**
  * One connection owns one transaction: BEGIN, the table's schema resolved, `work`, then COMMIT (or ROLLBACK when
- * `work` says so or fails), and the connection is closed whatever happens. Every failure is a SalesDbError.
+ * `work` says so or fails), and the connection is closed whatever happens. Every failure is a SalesDbError; a
+ * COMMIT whose outcome is not confirmed is `commit_unconfirmed` (see commit.ts).
  */
 export async function inTransaction<T>(
   options: TableOptions,
@@ -37,8 +44,9 @@ export async function inTransaction<T>(
     // created in a schema of the user's search_path cannot stand in for a built-in one.
     await client.query(`SET LOCAL search_path = ${PINNED_SEARCH_PATH}`);
     const { commit, result } = await work(client, table);
-    await client.query(commit ? "COMMIT" : "ROLLBACK");
     open = false;
+    if (commit) await commitWithin(client, options, table);
+    else await client.query("ROLLBACK");
     return result;
   } catch (error) {
     if (open) await client.query("ROLLBACK").catch(() => undefined);

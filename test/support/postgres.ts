@@ -25,6 +25,21 @@ const TEST_SERVER_FLAGS = [
   ["synchronous_commit", "local"],
 ].flatMap(([name, value]) => ["-c", `${name}=${value}`]);
 
+/** `url` whose sessions wait for MISSING_STANDBY at COMMIT (`synchronous_commit = on` for them alone). */
+export function waitingForStandby(url: string): string {
+  const withOptions = new URL(url);
+  withOptions.searchParams.set("options", "-c synchronous_commit=on");
+  return withOptions.toString();
+}
+
+/** Whether the test server has MISSING_STANDBY (an external DATABASE_URL server may not). */
+export async function standbyMissing(db: TestDatabase): Promise<boolean> {
+  const [setting] = await db.query<{ names: string }>(
+    "SELECT current_setting('synchronous_standby_names') AS names",
+  );
+  return setting?.names === MISSING_STANDBY;
+}
+
 export async function startTestServer(): Promise<void> {
   if (serverUrl) return;
   if (process.env.DATABASE_URL) {
