@@ -19,6 +19,7 @@ import {
 } from "./bookkeeping";
 import type { ConnectOptions } from "./connect";
 import { checkCopiedRows, copyError } from "../copy/outcome";
+import { CopyLines } from "../copy/line-index";
 import { openInput, type Input } from "../input/input";
 import { lockLoads, lockTable } from "./locks";
 import { refuseEmpty, refuseForeign, type Overrides } from "./refusals";
@@ -187,7 +188,8 @@ async function stage(
   const staged = `${quoteIdentifier(table.schema)}.${quoteIdentifier(STAGING_PREFIX + randomBytes(8).toString("hex"))}`;
   await client.query(`CREATE TABLE ${staged} (${columnDefinitions(options.rules)})`);
   options.logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
-  const encoder = new SalesEncoder(options);
+  const lines = new CopyLines(); // the CSV line of each row sent, for a row the database refuses
+  const encoder = new SalesEncoder({ ...options, onValid: both(options.onValid, lines.add) });
   const fileHash = createHash("sha256");
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -199,12 +201,17 @@ async function stage(
   try {
     await pipeline(input.stream(), tap, encoder, copy);
   } catch (error) {
-    throw await copyError(input.readError(error), input, options);
+    throw copyError(input.readError(error), lines, options);
   }
   const validation = encoder.report;
   checkCopiedRows(copy.rowCount, validation.valid, options.file);
   checkRejectedShare(validation, options.maxRejectedShare);
   return { table: staged, validation, fileSha256: input.regular ? fileHash.digest("hex") : null };
+}
+
+/** A callback that calls `first` (when given) and `second`. */
+function both<T>(first: ((value: T) => void) | undefined, second: (value: T) => void): (value: T) => void {
+  return first ? (value) => (first(value), second(value)) : second;
 }
 
 /** Hands the final report to `onReport` before COMMIT, and commits. */
