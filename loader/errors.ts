@@ -96,7 +96,13 @@ export function oneLinePerEntry(text: string): string {
 
 /** `text` as one line that a terminal prints verbatim: newlines become "; ", other controls \u escapes. */
 export function oneLine(text: string): string {
-  return text
-    .replace(/\s*[\r\n]+\s*/g, "; ")
-    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return printable(text.replace(/\s*[\r\n]+\s*/g, "; "));
+}
+
+/**
+ * A name (a file, a table) as one line a terminal prints verbatim: every control character, line or paragraph
+ * separator and bidi override as a \u escape, newlines too. Idempotent: an escape holds none of them.
+ */
+export function printable(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

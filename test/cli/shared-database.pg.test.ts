@@ -28,4 +28,50 @@ describe("sales-db load on a shared, replicated or locked-down database (real Po
     expect(run.stdout).to.equal("");
     expect(await salesCount(db)).to.equal(1);
   });
+
+  it('--table Sales is the table sales, as PostgreSQL folds it; "Sales" in quotes is another one', async () => {
+    expect((await cli(loadSample(db.url))).code).to.equal(0);
+    const folded = await cli(loadSample(db.url, "--table", "Sales", "--json"));
+    expect(folded.code, folded.stderr).to.equal(0);
+    expect(JSON.parse(folded.stdout)).to.include({ table: "Sales", changed: false, loaded: 0 });
+    const quoted = await cli(loadSample(db.url, "--table", '"Sales"', "--json"));
+    expect(JSON.parse(quoted.stdout)).to.include({ table: '"Sales"', changed: true, loaded: 3 });
+    const tables = await db.query<{ name: string }>(
+      "SELECT relname AS name FROM pg_class WHERE relname ILIKE 'sales' ORDER BY 1",
+    );
+    expect(tables.map((table) => table.name)).to.deep.equal(["Sales", "sales"]);
+  });
+
+  it("a newline in the file's or the table's name keeps every line of output one line", async () => {
+    const name = await files().write("two\nlines.csv", csv("Halal Tea,12.50,4", "Bad,1,1"));
+    const table = '"new\nline"';
+    const text = await cli(loadCsv(name, db.url, "--table", table));
+    expect(text.code, text.stderr).to.equal(0);
+    for (const line of text.stderr.trimEnd().split("\n"))
+      expect(line).to.match(/^\d{4}-\d\d-\d\d .* - [A-Z]+ - /);
+    expect(text.stderr).to.contain("two\\u000alines.csv");
+    expect(text.stdout.split("\n")[0]).to.match(/two\\u000alines\.csv: 1 valid, 1 rejected/);
+    expect(text.stdout).to.contain('loaded 1 rows into "new\\u000aline"');
+    const json = await cli(loadCsv(name, db.url, "--table", table, "--json"));
+    expect(json.stdout.trimEnd().split("\n")).to.have.length(1);
+    expect(JSON.parse(json.stdout)).to.include({ file: name, table, changed: false });
+    const refused = await cli(loadCsv(`${name}.missing`, db.url));
+    expectOneLineError(refused, 1, /two\\u000alines\.csv\.missing: cannot read CSV file \(ENOENT\)$/);
+  });
+
+  it("load --json with a password equal to a JSON literal stays whole, its values unchanged", async () => {
+    for (const [password, changed] of [
+      ["true", true],
+      ["false", false],
+    ] as const) {
+      const run = await cli(loadSample(db.url, "--json"), { PGPASSWORD: password });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(JSON.parse(run.stdout), password).to.include({
+        valid: 3,
+        table: "sales",
+        changed,
+        validated: changed,
+      });
+    }
+  });
 });
