@@ -74,4 +74,29 @@ describe("sales-db load on a shared, replicated or locked-down database (real Po
       });
     }
   });
+
+  it("connects through a service of pg_service.conf, named by service= or PGSERVICE, never printing its password", async () => {
+    const url = new URL(db.url);
+    const password = decodeURIComponent(url.password);
+    const services = await files().write(
+      "pg_service.conf",
+      `[sales_test]\nhost=${url.hostname}\nport=${url.port}\ndbname=${db.name}\n` +
+        `user=${decodeURIComponent(url.username)}\npassword=${password}\n`,
+    );
+    const env = { PGSERVICEFILE: services, PGSYSCONFDIR: files().dir };
+    const named = await cli(loadSample("service=sales_test", "--json", "-v"), env);
+    expect(named.code, named.stderr).to.equal(0);
+    expect(JSON.parse(named.stdout)).to.include({ loaded: 3 });
+    const fromEnv = await cli(loadSample("application_name=from-env", "--json"), {
+      ...env,
+      PGSERVICE: "sales_test",
+    });
+    expect(JSON.parse(fromEnv.stdout)).to.include({ changed: false });
+    for (const run of [named, fromEnv]) expect(run.stdout + run.stderr).to.not.contain(password);
+    expectOneLineError(
+      await cli(loadSample("service=nope"), env),
+      2,
+      /^sales-db: definition of service "nope" not found \(looked in .*pg_service\.conf and .*pg_service\.conf\)$/,
+    );
+  });
 });
