@@ -14,16 +14,20 @@ const FIRST_BYTES = 4 << 10;
  * bytes in flight (socket buffers, a few MB), while the ring holds at least 2 million rows' gaps. A row older than
  * that is reported as unknown (null), never as a wrong line.
  */
+/** A COPY row and the CSV line it came from. */
+interface Place {
+  row: number;
+  line: number;
+}
+
 export class CopyLines {
-  /** The row and line every lookup counts from: row 0 is the header's line 1, until gaps are folded in. */
-  private baseRow = 0;
-  private baseLine = 1;
-  /** The last row added, and its line. */
-  private row = 0;
-  private line = 1;
-  /** The last gap's row and line (where the next gap's deltas count from). */
-  private gapRow = 0;
-  private gapLine = 1;
+  /** Where every lookup counts from: row 0 is the header's line 1, until gaps are folded in. */
+  private readonly base: Place = { row: 0, line: 1 };
+  /** The last row added. */
+  private readonly last: Place = { row: 0, line: 1 };
+  /** The last gap, where the next gap's deltas count from. */
+  private readonly gap: Place = { row: 0, line: 1 };
+  /** The gaps: `ring[head, head + used)`, wrapping around. */
   private ring: Buffer = Buffer.alloc(0);
   private head = 0;
   private used = 0;
@@ -37,23 +41,24 @@ export class CopyLines {
 
   /** Adds the next row sent to COPY, which is on CSV line `line`. An arrow function: it is passed as a callback. */
   readonly add = (line: number): void => {
-    this.row++;
-    if (line !== this.line + 1) {
-      this.push(this.row - this.gapRow);
-      this.push(line - this.gapLine - (this.row - this.gapRow));
-      this.gapRow = this.row;
-      this.gapLine = line;
+    const { last, gap } = this;
+    last.row++;
+    if (line !== last.line + 1) {
+      this.push(last.row - gap.row);
+      this.push(line - gap.line - (last.row - gap.row));
+      gap.row = last.row;
+      gap.line = line;
     }
-    this.line = line;
+    last.line = line;
   };
 
   /** The CSV line of COPY row `row` (1-based, as the server counts them), or null when it is no longer known. */
   lineOf(row: number): number | null {
-    if (!Number.isInteger(row) || row < 1 || row > this.row || row < this.baseRow) return null;
+    if (!Number.isInteger(row) || row < 1 || row > this.last.row || row < this.base.row) return null;
     let at = this.head;
     let left = this.used;
-    let gapRow = this.baseRow;
-    let gapLine = this.baseLine;
+    let gapRow = this.base.row;
+    let gapLine = this.base.line;
     while (left > 0) {
       const rows = this.read(at);
       const skipped = this.read(rows.next);
@@ -96,8 +101,8 @@ export class CopyLines {
   private dropOldest(): void {
     const rows = this.read(this.head);
     const skipped = this.read(rows.next);
-    this.baseRow += rows.value;
-    this.baseLine += rows.value + skipped.value;
+    this.base.row += rows.value;
+    this.base.line += rows.value + skipped.value;
     this.used -= this.distance(this.head, skipped.next);
     this.head = skipped.next;
   }

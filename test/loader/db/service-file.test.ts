@@ -70,18 +70,18 @@ describe("connection services (pg_service.conf), as libpq reads them", () => {
     });
   });
 
-  for (const [what, text, reason] of [
-    ["a line that is not key=value", "[sales]\nhost\n", "a line of the service is not key=value"],
-    ["a nested service", "[sales]\nservice=other\n", "nested service specifications are not supported"],
-    [
-      "a key sales-db does not support",
+  const syntaxErrors: Record<string, [text: string, reason: string]> = {
+    "a line that is not key=value": ["[sales]\nhost\n", "a line of the service is not key=value"],
+    "a nested service": ["[sales]\nservice=other\n", "nested service specifications are not supported"],
+    "a key sales-db does not support": [
       "[sales]\ntarget_session_attrs=any\n",
       'unsupported parameter "target_session_attrs"',
     ],
-    ["spaces around =", "[sales]\nhost = x\n", 'unsupported parameter "host "'],
-  ]) {
+    "spaces around =": ["[sales]\nhost = x\n", 'unsupported parameter "host "'],
+  };
+  for (const [what, [text, reason]] of Object.entries(syntaxErrors)) {
     it(`refuses ${what}, naming the file and the line`, async () => {
-      const vars = await env(text as string, null);
+      const vars = await env(text, null);
       throwsWith(() => parseConnectionString("service=sales", vars), {
         code: "usage",
         message: `syntax error in service file "${vars.PGSERVICEFILE}", line 2: ${reason}`,
