@@ -32,9 +32,9 @@ describe("load: lock waits on a shared database (real PostgreSQL)", () => {
       const holder = await holdSales();
       const input = await csvHeldOpen(t.files, "slow.csv", 100_000);
       try {
-        const loading = track(t.load(input.path, { lockTimeoutMs: 3_000 }).catch((e: unknown) => e));
+        const loading = track(t.load(input.path, { lockTimeoutMs: 5_000 }).catch((e: unknown) => e));
         await waitFor(() => copying());
-        await pause(3_500); // the input stalls for longer than the whole lock timeout
+        await pause(5_500); // the input stalls for longer than the whole lock timeout
         await input.end();
         await waitFor(tryingTheTable(loading));
         await holder.query("COMMIT");
@@ -48,13 +48,13 @@ describe("load: lock waits on a shared database (real PostgreSQL)", () => {
     it("a role's idle_in_transaction_session_timeout shorter than a pause between tries does not end the load", async () => {
       await t.load(SAMPLE_CSV);
       await t.db.query(
-        `ALTER ROLE CURRENT_USER IN DATABASE "${t.db.name}" SET idle_in_transaction_session_timeout = '300ms'`,
+        `ALTER ROLE CURRENT_USER IN DATABASE "${t.db.name}" SET idle_in_transaction_session_timeout = '900ms'`,
       );
       const holder = await holdSales();
       try {
         const loading = track(t.load(await changed(), { lockTimeoutMs: 20_000 }).catch((e: unknown) => e));
         await waitFor(tryingTheTable(loading));
-        await pause(2_500); // long enough for pauses of 400 and 800 ms between tries, had they been kept
+        await pause(4_000); // long enough for a pause of 1 s between tries, had it been kept
         expect(loading.settled, "the load ended while the table was held").to.equal(false);
         await holder.query("COMMIT");
         expect(await loading.promise).to.include({ changed: true, loaded: 1 });
