@@ -15,8 +15,10 @@ export type ErrorCode =
   | "db_auth" // the server refused the credentials
   | "db_lock_timeout" // another load held the table too long
   | "db_error" // any other error reported by PostgreSQL
+  | "commit_unconfirmed" // COMMIT was sent, but whether it took effect (or reached the synchronous standby) is not known
   | "copy_row_count" // the COPY stored another number of rows than the valid rows sent
   | "foreign_table" // the target table exists but sales-db did not load it
+  | "untrusted_object" // the bookkeeping table or trigger function is another role's, or not as sales-db makes it
   | "empty_result" // the load would empty a table that holds rows
   | "kube_api" // the Kubernetes API is unreachable, refused us, or the port-forward through it died
   | "job_failed" // a Job or pod run in the cluster (a restore, an image check) failed, did not start or outlived its bound
@@ -94,7 +96,13 @@ export function oneLinePerEntry(text: string): string {
 
 /** `text` as one line that a terminal prints verbatim: newlines become "; ", other controls \u escapes. */
 export function oneLine(text: string): string {
-  return text
-    .replace(/\s*[\r\n]+\s*/g, "; ")
-    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return printable(text.replace(/\s*[\r\n]+\s*/g, "; "));
+}
+
+/**
+ * A name (a file, a table) as one line a terminal prints verbatim: every control character, line or paragraph
+ * separator and bidi override as a \u escape, newlines too. Idempotent: an escape holds none of them.
+ */
+export function printable(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -1,3 +1,5 @@
+import { oneLine } from "./errors";
+
 export type LogLevel = "debug" | "info" | "warning" | "error";
 const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
 
@@ -59,7 +61,10 @@ export function createLogger(level: LogLevel = "info", out: NodeJS.WritableStrea
   };
   const emit = (at: LogLevel) => (message: string) => {
     if (SEVERITY[at] < SEVERITY[level]) return;
-    const line = `${prefix(at)}${message}\n`;
+    // One entry, one line: a message that holds a line break (a server's output, a name) is joined. Warnings are
+    // rejected rows, whose values are quoted as JSON: they hold none, and are spared the scan.
+    const text = at !== "warning" && /[\r\n]/.test(message) ? oneLine(message) : message;
+    const line = `${prefix(at)}${text}\n`;
     // A UTF-16 code unit takes at most 3 bytes of UTF-8.
     if (used + line.length * 3 > LOG_CHUNK) flush();
     if (line.length * 3 > LOG_CHUNK) out.write(line);

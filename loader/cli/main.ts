@@ -1,11 +1,12 @@
 import { parseCommandLine, USAGE, type CommandLine } from "./options";
 import { guard, oneLineWarnings, readerGone, render, secretsFromArgs } from "./output";
-import { describe, firstLine, isSalesDbError, oneLine, type ErrorCode } from "../errors";
+import { redaction, type Redaction } from "./redaction";
+import { describe, firstLine, isSalesDbError, oneLine, printable, type ErrorCode } from "../errors";
 import type { AheadHash } from "../input/hash-ahead";
 import { openInput } from "../input/input";
 import { createLogger, type Logger } from "../log";
 import { createProgressBar, type ProgressBar } from "./progress";
-import { checkRejectedShare, rejectLogger } from "../rules/report";
+import { checkRejectedShare, rejectLogger, type Reject, type ValidationReport } from "../rules/report";
 import { loadRules } from "../rules/rules-file";
 
 // The modules that reach PostgreSQL and read CSV (pg, the loader, the reader) are required where they are used:
@@ -17,7 +18,7 @@ const salesStream = () => require("../copy/sales-stream") as typeof import("../c
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Exit statuses, as the README documents them. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, unconfirmed: 3, internal: 70 } as const;
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -41,10 +42,17 @@ export async function main(
   io: CliIo = process,
   ahead: AheadHash | null = null,
 ): Promise<number> {
-  const secrets = secretsFromArgs(argv, io.env);
-  const session: Session = { raw: io.stderr as NodeJS.WriteStream, bar: null, committed: false, ahead };
-  const guardedStderr = guard(io.stderr, secrets, true, () => session.bar?.clear());
-  const guardedStdout = guard(io.stdout, secrets, false, () => undefined);
+  const redacted = redaction(secretsFromArgs(argv, io.env));
+  const session: Session = {
+    raw: io.stderr as NodeJS.WriteStream,
+    bar: null,
+    committed: false,
+    ahead,
+    redacted,
+  };
+  // stderr's prose is redacted again as rendered; stdout holds only the report, whose values are redacted.
+  const guardedStderr = guard(io.stderr, redacted.rendered, true, () => session.bar?.clear());
+  const guardedStdout = guard(io.stdout, [], false, () => undefined);
   const stderr = guardedStderr.stream;
   const verbose = argv.includes("-v") || argv.includes("--verbose");
   const restoreWarnings = oneLineWarnings(stderr);
@@ -84,6 +92,7 @@ function failure(error: unknown, stderr: NodeJS.WritableStream, session: Session
   if (isSalesDbError(error)) {
     const hint = HINTS[error.code];
     stderr.write(`sales-db: ${oneLine(error.message)}${hint ? `; ${hint}` : ""}\n`);
+    if (error.code === "commit_unconfirmed") return EXIT.unconfirmed;
     return error.code === "usage" ? EXIT.usage : EXIT.failed;
   }
   const detail = error instanceof Error ? error.message : String(error);
@@ -101,6 +110,7 @@ interface Session {
   committed: boolean;
   /** The CSV's hash, started by the launcher before this module loaded (hash-ahead.ts). */
   readonly ahead: AheadHash | null;
+  readonly redacted: Redaction;
 }
 
 async function run(line: CommandLine, io: CliIo, session: Session): Promise<number> {
@@ -123,20 +133,25 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
       session.raw,
     );
     session.bar = bar;
+    const { redacted } = session;
+    const logReject = rejectLogger(logger);
     const common = {
-      file: line.csv,
+      file: printable(line.csv), // the name in messages; the report holds it as given (`shown`)
       rules,
       maxRejects: line.maxRejects,
       logger,
-      onReject: rejectLogger(logger),
+      onReject: logReject && ((reject: Reject) => logReject(redacted.reject(reject))),
       onProgress: bar.update,
     };
+    /** The report as the user gave its names, with the password redacted from its values. */
+    const shown = <T extends ValidationReport>(report: T): T =>
+      redacted.report({ ...report, file: line.csv, ...("table" in report ? { table: line.table } : {}) });
     let output = "";
     if (line.connection === null) {
-      logger.info(`Validating ${line.csv} against ${line.rules}`);
+      logger.info(`Validating ${common.file} against ${printable(line.rules)}`);
       const report = await salesStream().validateFile(common, input.stream());
       checkRejectedShare(report, line.maxRejectedShare);
-      output = render(report, line.json);
+      output = render(shown(report), line.json);
     } else {
       await load().loadSales({
         ...common,
@@ -147,7 +162,7 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
         replaceForeignTable: line.replaceForeignTable,
         allowEmpty: line.allowEmpty,
         // Rendered before COMMIT: nothing that can fail is left for after it.
-        onReport: (report) => (output = render(report, line.json)),
+        onReport: (report) => (output = render(shown(report), line.json)),
       });
       session.committed = true;
     }

@@ -6,7 +6,7 @@ import { MAX_LOCK_TIMEOUT_MS } from "../db/lock-timeout";
 export const USAGE = `Usage:
   sales-db validate --csv FILE --rules FILE [--json]
   sales-db load     --csv FILE --rules FILE [--database-url URL] [--table sales] [--json]
-                    [--wait-timeout SECONDS] [--lock-timeout SECONDS]
+                    [--wait-timeout SECONDS] [--lock-timeout SECONDS] [--commit-timeout SECONDS]
                     [--replace-foreign-table] [--allow-empty]
   sales-db demo     (starts an embedded PostgreSQL, loads data/sales.csv, prints the table)
 
@@ -20,7 +20,8 @@ Options:
   -q, --quiet              log errors only        -v, --verbose   log debug detail
 
 Exit status: 0 success (even with rejected rows, or nothing to write); 1 the input, the rules, a check or the
-database failed, and nothing was written; 2 bad usage; 70 internal error (a bug).`;
+database failed, and nothing was written; 2 bad usage; 3 the COMMIT's outcome is not confirmed (the message
+says how to check); 70 internal error (a bug).`;
 
 const OPTIONS = {
   csv: { type: "string" },
@@ -32,6 +33,7 @@ const OPTIONS = {
   "max-rejected-share": { type: "string" },
   "wait-timeout": { type: "string" },
   "lock-timeout": { type: "string" },
+  "commit-timeout": { type: "string" },
   "replace-foreign-table": { type: "boolean", default: false },
   "allow-empty": { type: "boolean", default: false },
   quiet: { type: "boolean", short: "q", default: false },
@@ -44,6 +46,7 @@ export interface Connection {
   readonly connectionString: string;
   readonly waitTimeoutMs: number;
   readonly lockTimeoutMs: number;
+  readonly commitTimeoutMs: number;
 }
 
 /** The command line, checked: what to run, with which inputs and limits. */
@@ -107,6 +110,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
             connectionString: databaseUrl(values["database-url"], env),
             waitTimeoutMs: seconds("--wait-timeout", values["wait-timeout"], 30),
             lockTimeoutMs: seconds("--lock-timeout", values["lock-timeout"], 60, MAX_LOCK_TIMEOUT_MS / 1000),
+            commitTimeoutMs: seconds("--commit-timeout", values["commit-timeout"], 60),
           }
         : null,
   };

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { redact, secretsOf } from "../db/connection-string";
-import { oneLine, oneLinePerEntry } from "../errors";
+import { oneLine, oneLinePerEntry, printable } from "../errors";
 import { describeReject, summarize, type LoadReport, type ValidationReport } from "../rules/report";
 
 /** The report on stdout: one JSON object, or the lines a person reads. */
@@ -9,7 +9,7 @@ export function render(report: ValidationReport | LoadReport, json: boolean): st
 }
 
 function humanReport(report: ValidationReport | LoadReport): string {
-  const lines = [`${report.file}: ${summarize(report)}`];
+  const lines = [`${printable(report.file)}: ${summarize(report)}`];
   for (const reject of report.rejects) lines.push(`  ${describeReject(reject)}`);
   if ("validated" in report && !report.validated) {
     lines.push(`  (the file is the one last loaded: rejects are not listed; sales-db validate lists them)`);
@@ -20,8 +20,8 @@ function humanReport(report: ValidationReport | LoadReport): string {
   if ("table" in report) {
     lines.push(
       report.changed
-        ? `loaded ${report.loaded} rows into ${report.table}`
-        : `${report.table} already holds these ${report.valid} rows; nothing written`,
+        ? `loaded ${report.loaded} rows into ${printable(report.table)}`
+        : `${printable(report.table)} already holds these ${report.valid} rows; nothing written`,
     );
   }
   return `${lines.join("\n")}\n`;
@@ -47,7 +47,8 @@ export interface Guarded {
 }
 
 /**
- * A stream that writes to `out` with secrets redacted and terminal controls escaped. `entries`: each line written
+ * A stream that writes to `out` with `secrets` redacted (as rendered: see redaction.ts) and terminal controls
+ * escaped. `entries`: each line written
  * is a log entry or message (the logger writes many at once), ended by a newline, never a bare CR.
  * A failed write (a closed pipe, a full disk) is recorded, not thrown, and what follows it is dropped: the
  * command goes on, and `main` decides what the failure means.

@@ -1,7 +1,5 @@
 import { SalesDbError } from "../errors";
-import type { Input } from "../input/input";
-import type { RuleSet } from "../rules/rules-file";
-import { validateFile } from "./sales-stream";
+import type { CopyLines } from "./line-index";
 
 /**
  * The rows the server says its COPY stored (pg-copy-streams' `rowCount`, from the command tag) must be the valid
@@ -18,35 +16,23 @@ export function checkCopiedRows(copied: number, sent: number, file: string): voi
 
 /**
  * A row the database refused (a character its encoding cannot store, mostly) names the COPY row; the user needs
- * the CSV line, found by validating the file again up to that row (error path only; a FIFO cannot be re-read).
+ * the CSV line, which `lines` kept while the rows were encoded (no second read: a FIFO cannot be read again).
  * Only a data exception (SQLSTATE class 22) or a broken constraint (23) is the row's fault: a full disk, a
  * cancelled or ended session, a restarting server also say which COPY row they met, and are left as they are.
  */
-export async function copyError(
+export function copyError(
   error: unknown,
-  input: Input,
-  options: { readonly file: string; readonly rules: RuleSet },
-): Promise<unknown> {
+  lines: Pick<CopyLines, "lineOf">,
+  options: { readonly file: string },
+): unknown {
   const copyRow = /\bCOPY [^,]+, line (\d+)/.exec(String((error as { where?: unknown }).where ?? ""))?.[1];
   const sqlState = String((error as { code?: unknown }).code ?? "");
   if (copyRow === undefined || !(error instanceof Error) || !/^2[23]/.test(sqlState)) return error;
-  let line: number | undefined;
-  if (input.regular) {
-    let seen = 0;
-    const target = Number(copyRow);
-    await validateFile(
-      {
-        file: options.file,
-        rules: options.rules,
-        maxRejects: 0,
-        onValid: (at) => {
-          if (++seen === target) line = at;
-        },
-      },
-      input.stream(),
-    ).catch(() => undefined);
-  }
-  const at = line === undefined ? `${options.file} (valid row ${copyRow})` : `${options.file}:${line}`;
+  const line = lines.lineOf(Number(copyRow)) ?? undefined;
+  const at =
+    line === undefined
+      ? `${options.file} (valid row ${copyRow}, too far behind the rows sent for its CSV line to be known)`
+      : `${options.file}:${line}`;
   return new SalesDbError(
     "db_error",
     `${at}: the database refused this row: ${error.message}; nothing written`,

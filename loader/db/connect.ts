@@ -26,6 +26,33 @@ const TRANSIENT_CODES = new Set([
 ]);
 const TRANSIENT_MESSAGES = /Connection terminated|timeout expired|server closed the connection/i;
 
+/** Why each connection ended before the loader closed it: the server's own error when it sent one. */
+const lost = new WeakMap<Client, unknown>();
+
+/** Why `client`'s connection ended, if it has; the server's FATAL (with its SQLSTATE) when there was one. */
+export function connectionLoss(client: Client): unknown {
+  return lost.get(client);
+}
+
+/** How long closing a connection may take before its socket is destroyed (a peer that stopped answering). */
+const CLOSE_MS = 2_000;
+
+/** Ends `client`'s connection, within CLOSE_MS; never throws. */
+export async function closeClient(client: Client): Promise<void> {
+  lost.set(client, lost.get(client) ?? new Error("closed by sales-db"));
+  let timer: NodeJS.Timeout | undefined;
+  const ended = client.end().catch(() => undefined);
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_MS)));
+  await Promise.race([ended, late]);
+  clearTimeout(timer);
+  destroySocket(client);
+}
+
+/** Destroys `client`'s socket at once: what is under way on it fails, and nothing more is waited for. */
+export function destroySocket(client: Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 export function isTransient(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === "string") return TRANSIENT_CODES.has(code);
@@ -72,15 +99,23 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
       application_name: config.application_name ?? "sales-db",
     });
     // A dropped connection is also reported through the pending query; without a listener it would crash the process.
-    client.on("error", (error) =>
-      logger.debug(`connection to ${target} lost: ${redact(describe(error), secrets)}`),
-    );
+    // What the server said when it ended an idle session (a FATAL with its SQLSTATE) reaches no query: it is kept,
+    // so that the next query's "not queryable" can be reported by its cause.
+    client.on("error", (error) => {
+      if (!lost.has(client)) lost.set(client, error);
+      logger.debug(`connection to ${target} lost: ${redact(describe(error), secrets)}`);
+    });
+    client.on("end", () => {
+      if (!lost.has(client)) lost.set(client, new Error("Connection terminated"));
+    });
     try {
       await client.connect();
       await client.query(
-        `SELECT set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
-          (_, i) => `($${2 * i + 1}, $${2 * i + 2})`,
-        ).join(", ")}) AS s(name, value) WHERE s.name IN (SELECT name FROM pg_settings)`,
+        // Schema-qualified: the user's search_path is still in force here.
+        `SELECT pg_catalog.set_config(s.name, s.value, false) FROM (VALUES ${SESSION_SETTINGS.map(
+          (_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::text)`,
+        ).join(", ")}) AS s(name, value)
+         WHERE s.name OPERATOR(pg_catalog.=) ANY (SELECT name FROM pg_catalog.pg_settings)`,
         SESSION_SETTINGS.flat(),
       );
       if (attempt > 1) logger.info(`Connected to ${target} after ${attempt} attempts`);

@@ -1,13 +1,15 @@
 import type { ClientConfig } from "pg";
 import { parse } from "pg-connection-string";
 import { firstLine, SalesDbError } from "../errors";
+import { serviceSettings } from "./service-file";
 
 const USAGE_HINT =
   "expected postgresql://user:password@host:port/database (special characters in the password " +
   "percent-encoded) or key=value pairs such as host=… port=… dbname=… user=…";
 
-/** Keys of libpq's key=value form that node-postgres can honour. */
+/** Keys of libpq's key=value form that node-postgres can honour (and `service`, read here). */
 const KEYWORDS = new Set([
+  "service",
   "host",
   "hostaddr",
   "port",
@@ -28,14 +30,16 @@ const SSL_KEYS = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
 
 /**
  * Parses a connection string in either of libpq's forms into node-postgres settings. Surrounding whitespace is
- * ignored. Errors never quote the string: it may hold the password.
+ * ignored. A service (`service=` in the string, else PGSERVICE) fills in what the string leaves out, from
+ * pg_service.conf as libpq finds it (service-file.ts); node-postgres then takes the other PG* variables for what
+ * is still unset, in libpq's order. Errors never quote the string: it may hold the password.
  */
-export function parseConnectionString(text: string): ClientConfig {
+export function parseConnectionString(text: string, env: NodeJS.ProcessEnv = process.env): ClientConfig {
   const trimmed = text.trim();
   if (trimmed === "") throw invalid("it is empty");
   try {
-    if (/^postgres(ql)?:\/\//i.test(trimmed)) return fromUrl(trimmed);
-    if (/^[a-z_]+\s*=/i.test(trimmed)) return fromSettings(parseKeywords(trimmed));
+    if (/^postgres(ql)?:\/\//i.test(trimmed)) return fromUrl(trimmed, env);
+    if (/^[a-z_]+\s*=/i.test(trimmed)) return fromSettings(parseKeywords(trimmed), env);
   } catch (error) {
     if (error instanceof SalesDbError) throw error;
     const code = (error as { code?: unknown }).code;
@@ -44,7 +48,7 @@ export function parseConnectionString(text: string): ClientConfig {
   throw invalid("it is neither a postgresql:// URL nor key=value pairs");
 }
 
-function fromUrl(url: string): ClientConfig {
+function fromUrl(url: string, env: NodeJS.ProcessEnv): ClientConfig {
   const parsed = parse(url.replace(/^postgres(ql)?:/i, "postgresql:"), { useLibpqCompat: true }) as Record<
     string,
     unknown
@@ -53,14 +57,22 @@ function fromUrl(url: string): ClientConfig {
   for (const [key, value] of Object.entries(parsed)) {
     if (typeof value === "string" && value !== "") settings[key === "database" ? "dbname" : key] = value;
   }
-  return fromSettings(settings, parsed.ssl as ClientConfig["ssl"]);
+  return fromSettings(settings, env, parsed.ssl as ClientConfig["ssl"]);
 }
 
-function fromSettings(settings: Record<string, string>, ssl?: ClientConfig["ssl"]): ClientConfig {
-  for (const key of Object.keys(settings)) {
+function fromSettings(
+  given: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  ssl?: ClientConfig["ssl"],
+): ClientConfig {
+  for (const key of Object.keys(given)) {
     if (!KEYWORDS.has(key) && key !== "uselibpqcompat")
       throw invalid(`unsupported parameter "${safeKey(key)}"`);
   }
+  const service = given.service ?? env.PGSERVICE;
+  const settings = service
+    ? { ...serviceSettings(service, (key) => KEYWORDS.has(key), env), ...given }
+    : given;
   const port = settings.port === undefined ? undefined : Number(settings.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
     throw invalid("the port must be a number from 1 to 65535");
@@ -152,7 +164,7 @@ export function secretsOf(connectionString: string, env: NodeJS.ProcessEnv = pro
     }
   };
   try {
-    const password = parseConnectionString(connectionString).password;
+    const password = parseConnectionString(connectionString, env).password;
     if (typeof password === "string") add(password);
   } catch {
     // a malformed string: the patterns below still find its password
@@ -167,6 +179,13 @@ export function secretsOf(connectionString: string, env: NodeJS.ProcessEnv = pro
     if (raw.startsWith("'")) add(raw.slice(1, raw.endsWith("'") ? -1 : undefined).replace(/\\(.)/g, "$1"));
   }
   add(env.PGPASSWORD);
+  if (env.PGSERVICE) {
+    try {
+      add(serviceSettings(env.PGSERVICE, () => true, env).password); // also when the string is not given
+    } catch {
+      // no such service: no password from it
+    }
+  }
   // Very short "secrets" would blank out ordinary words; a password that short protects nothing anyway.
   return [...found].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
 }

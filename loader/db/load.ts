@@ -19,6 +19,7 @@ import {
 } from "./bookkeeping";
 import type { ConnectOptions } from "./connect";
 import { checkCopiedRows, copyError } from "../copy/outcome";
+import { CopyLines } from "../copy/line-index";
 import { openInput, type Input } from "../input/input";
 import { lockLoads, lockTable } from "./locks";
 import { refuseEmpty, refuseForeign, type Overrides } from "./refusals";
@@ -65,7 +66,7 @@ export async function loadSales(options: LoadOptions): Promise<LoadReport> {
   }
 }
 
-/** What a load compares with the bookkeeping, and until when it may wait for locks. */
+/** What a load compares with the bookkeeping. */
 interface LoadContext {
   readonly client: Client;
   readonly table: Target;
@@ -73,7 +74,6 @@ interface LoadContext {
   readonly options: LoadOptions;
   readonly columns: string;
   readonly rulesSha256: string;
-  readonly deadline: number;
 }
 
 async function load(
@@ -89,7 +89,6 @@ async function load(
     options,
     columns: columnList(options.rules.columnTypes),
     rulesSha256: rulesFingerprint(options.rules),
-    deadline: Date.now() + lockTimeoutMs(options),
   };
   const before = await readState(client, table);
   refuseForeign(before, table, options);
@@ -106,7 +105,9 @@ async function load(
     summary: { valid: validation.valid, rejected: validation.rejected, byRule: validation.byRule },
   };
 
-  await lockLoads(client, table, context.deadline);
+  // The lock timeout bounds the wait for the locks alone: a slow input must not use it up before they are tried.
+  const deadline = Date.now() + lockTimeoutMs(options);
+  await lockLoads(client, table, deadline);
   await prepareBookkeeping(client, table);
   const state = await readState(client, table);
   refuseForeign(state, table, options);
@@ -125,7 +126,7 @@ async function load(
     });
   }
 
-  await lockTable(client, table, context.deadline);
+  await lockTable(client, table, deadline);
   const locked = await readState(client, table); // as it is now that no one else can write it
   refuseForeign(locked, table, options);
   await refuseEmpty(client, locked, table, validation, options);
@@ -170,7 +171,7 @@ async function reloadUnchanged(
     options.onReport?.(recorded);
     return { commit: false, result: recorded };
   }
-  await lockLoads(client, table, context.deadline);
+  await lockLoads(client, table, Date.now() + lockTimeoutMs(options));
   if (!untouched(await readState(client, table), context.columns)) return null;
   await client.query(`UPDATE ${table.meta} SET owner = $2 WHERE table_name = $1`, [
     table.name,
@@ -187,7 +188,8 @@ async function stage(
   const staged = `${quoteIdentifier(table.schema)}.${quoteIdentifier(STAGING_PREFIX + randomBytes(8).toString("hex"))}`;
   await client.query(`CREATE TABLE ${staged} (${columnDefinitions(options.rules)})`);
   options.logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
-  const encoder = new SalesEncoder(options);
+  const lines = new CopyLines(); // the CSV line of each row sent, for a row the database refuses
+  const encoder = new SalesEncoder({ ...options, onValid: both(options.onValid, lines.add) });
   const fileHash = createHash("sha256");
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -199,12 +201,17 @@ async function stage(
   try {
     await pipeline(input.stream(), tap, encoder, copy);
   } catch (error) {
-    throw await copyError(input.readError(error), input, options);
+    throw copyError(input.readError(error), lines, options);
   }
   const validation = encoder.report;
   checkCopiedRows(copy.rowCount, validation.valid, options.file);
   checkRejectedShare(validation, options.maxRejectedShare);
   return { table: staged, validation, fileSha256: input.regular ? fileHash.digest("hex") : null };
+}
+
+/** A callback that calls `first` (when given) and `second`. */
+function both<T>(first: ((value: T) => void) | undefined, second: (value: T) => void): (value: T) => void {
+  return first ? (value) => (first(value), second(value)) : second;
 }
 
 /** Hands the final report to `onReport` before COMMIT, and commits. */

@@ -66,7 +66,8 @@ async function poll(
   attempt: () => Promise<boolean>,
 ): Promise<void> {
   const started = Date.now();
-  for (let pause = 50; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+  const longest = await longestPause(client);
+  for (let pause = Math.min(50, longest); ; pause = Math.min(pause * 2, longest)) {
     if (await attempt()) return;
     const left = deadline - Date.now();
     if (left <= 0) throw await lockTimeout(client, table, Date.now() - started);
@@ -74,27 +75,49 @@ async function poll(
   }
 }
 
+/**
+ * The longest pause between tries: MAX_PAUSE_MS, or less than half the session's
+ * idle_in_transaction_session_timeout (a role or database may set one), so that a pause never makes the server end
+ * the session, which waits idle in its transaction meanwhile.
+ */
+async function longestPause(client: Client): Promise<number> {
+  const result = await client.query<{ ms: number }>(
+    "SELECT setting::bigint AS ms FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'",
+  );
+  const idleMs = Number(result.rows[0]?.ms ?? 0);
+  return idleMs > 0 ? Math.max(1, Math.min(MAX_PAUSE_MS, Math.floor(idleMs / 2))) : MAX_PAUSE_MS;
+}
+
 interface Holder {
-  pid: number;
+  pid: number | null;
   state: string | null;
   application_name: string | null;
   usename: string | null;
   since: string | null;
+  /** Set for a prepared transaction (PREPARE TRANSACTION), which holds its locks with no session. */
+  gid: string | null;
 }
 
 /** A lock timeout that says who holds the lock, since when, and how to end it. */
 async function lockTimeout(client: Client, table: Target, waitedMs: number): Promise<SalesDbError> {
+  // A prepared transaction's locks belong to no backend (pid null): its own transactionid lock, under the same
+  // virtual transaction, says which one it is.
   const holders = await client
     .query<Holder>(
-      `SELECT DISTINCT a.pid, a.state, a.application_name, a.usename,
-         to_char(coalesce(a.xact_start, a.backend_start), 'YYYY-MM-DD HH24:MI:SS TZ') AS since
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.granted AND l.pid <> pg_backend_pid() AND (
+      `SELECT DISTINCT a.pid, a.state, a.application_name, coalesce(a.usename, p.owner::text) AS usename,
+         to_char(coalesce(a.xact_start, a.backend_start, p.prepared), 'YYYY-MM-DD HH24:MI:SS TZ') AS since,
+         p.gid
+       FROM pg_locks l
+       LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+       LEFT JOIN pg_locks x ON l.pid IS NULL AND x.locktype = 'transactionid'
+         AND x.virtualtransaction = l.virtualtransaction
+       LEFT JOIN pg_prepared_xacts p ON p.transaction = x.transactionid
+       WHERE l.granted AND l.pid IS DISTINCT FROM pg_backend_pid() AND (a.pid IS NOT NULL OR p.gid IS NOT NULL) AND (
          (l.locktype = 'relation' AND l.relation = to_regclass($1)) OR
          (l.locktype = 'advisory' AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND ((l.classid::bigint << 32) | l.objid::bigint) = ${ADVISORY_KEY.replace("$1", "$2")}))
-       ORDER BY a.pid LIMIT 3`,
+       ORDER BY p.gid NULLS FIRST, a.pid LIMIT 3`,
       [table.qualified, table.schema],
     )
     .then(
@@ -104,8 +127,7 @@ async function lockTimeout(client: Client, table: Target, waitedMs: number): Pro
   const who =
     holders.length === 0
       ? "its holder has gone since"
-      : `held by ${holders.map(describeHolder).join("; ")}; end it with ` +
-        holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid})`).join(", ");
+      : `held by ${holders.map(describeHolder).join("; ")}; end it with ` + holders.map(endHolder).join(", ");
   return new SalesDbError(
     "db_lock_timeout",
     `timed out after ${(waitedMs / 1000).toFixed(1)}s waiting for the lock on ${table.display}: ${who}, ` +
@@ -113,7 +135,22 @@ async function lockTimeout(client: Client, table: Target, waitedMs: number): Pro
   );
 }
 
+/** What ends a holder: its session, or, for a prepared transaction, the decision it waits for. */
+function endHolder(holder: Holder): string {
+  if (holder.gid !== null) {
+    const gid = holder.gid.replace(/'/g, "''");
+    return `COMMIT PREPARED '${gid}' or ROLLBACK PREPARED '${gid}'`;
+  }
+  return `SELECT pg_terminate_backend(${holder.pid})`;
+}
+
 function describeHolder(holder: Holder): string {
+  if (holder.gid !== null) {
+    return (
+      `prepared transaction '${holder.gid}' (${holder.usename ? `user ${holder.usename}, ` : ""}prepared ` +
+      `${holder.since ?? "earlier"}, waiting for COMMIT PREPARED or ROLLBACK PREPARED)`
+    );
+  }
   const what = [
     holder.application_name ? `application "${holder.application_name}"` : null,
     holder.usename ? `user ${holder.usename}` : null,

@@ -29,9 +29,20 @@ export function refuseForeign(state: TableState, table: Target, options: Overrid
   }
   throw new SalesDbError(
     "foreign_table",
-    `${table.display} exists but was not loaded by sales-db (no matching row in ${META_TABLE}); ` +
+    `${table.display} exists but was not loaded by sales-db (${whyForeign(state)}); ` +
       `refusing to replace it; nothing written`,
   );
+}
+
+/** Why a plain table of that name is not sales-db's, in the terms of its bookkeeping. */
+function whyForeign(state: TableState): string {
+  const recorded = state.recorded;
+  if (state.live && !state.live.owned) return `it is owned by role ${state.live.owner}, not the role loading`;
+  if (!recorded) return `no row in ${META_TABLE} records it`;
+  if (recorded.tableOid === null) {
+    return `its row in ${META_TABLE}, written by an older sales-db, does not identify the table`;
+  }
+  return `${META_TABLE} records another table of that name: this one was dropped and created again, or restored`;
 }
 
 /** Refuses a load with no valid row into a table that holds rows, unless told to allow it. */

@@ -5,7 +5,7 @@ import type { LoadReport } from "../rules/report";
 import type { RuleSet } from "../rules/rules-file";
 
 /** Bumped when validation or encoding changes, so that a reload of an unchanged file validates it again. */
-const VALIDATION_VERSION = "1";
+const VALIDATION_VERSION = "2";
 
 /** Identifies the rules as validation sees them (not the YAML's spelling), and the validator's version. */
 export function rulesFingerprint(rules: RuleSet): string {

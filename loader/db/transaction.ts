@@ -1,16 +1,22 @@
 import type { Client } from "pg";
-import { target, type Target } from "./bookkeeping";
-import { connectWithRetry, type ConnectOptions } from "./connect";
+import { PINNED_SEARCH_PATH, target, type Target } from "./bookkeeping";
+import { closeClient, connectionLoss, connectWithRetry, type ConnectOptions } from "./connect";
+import { commitWithin } from "./commit";
 import { SalesDbError } from "../errors";
 import { lockTimeoutMs } from "./lock-timeout";
 import type { TableName } from "./table-name";
 
-/** Where a loaded table is, and how long to wait for the lock on it. */
+/** Where a loaded table is, and how long to wait for the lock on it and for its COMMIT. */
 export interface TableOptions extends ConnectOptions {
   /** Target table, optionally schema-qualified. Default `sales`. */
   readonly table?: string;
   /** How long to wait for another load (or a reader) holding the table. Default 60 s. */
   readonly lockTimeoutMs?: number;
+  /**
+   * How long COMMIT may wait (for a synchronous standby) before it is cancelled; an outcome it cannot then confirm
+   * is a `commit_unconfirmed` error. Default 60 s.
+   */
+  readonly commitTimeoutMs?: number;
 }
 
 /** What a transaction's work returns: its result, and whether to COMMIT (else ROLLBACK). */
@@ -18,7 +24,8 @@ export type Outcome<T> = { commit: boolean; result: T };
 
 /**
  * One connection owns one transaction: BEGIN, the table's schema resolved, `work`, then COMMIT (or ROLLBACK when
- * `work` says so or fails), and the connection is closed whatever happens. Every failure is a SalesDbError.
+ * `work` says so or fails), and the connection is closed whatever happens. Every failure is a SalesDbError; a
+ * COMMIT whose outcome is not confirmed is `commit_unconfirmed` (see commit.ts).
  */
 export async function inTransaction<T>(
   options: TableOptions,
@@ -33,22 +40,28 @@ export async function inTransaction<T>(
     // Every wait for a lock is bounded, the short tries of the swap included (locks.ts).
     await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs(options)}`);
     const table = await resolve(client, name);
+    // From here on every name resolves in pg_catalog or is schema-qualified: a function or operator another role
+    // created in a schema of the user's search_path cannot stand in for a built-in one.
+    await client.query(`SET LOCAL search_path = ${PINNED_SEARCH_PATH}`);
     const { commit, result } = await work(client, table);
-    await client.query(commit ? "COMMIT" : "ROLLBACK");
     open = false;
+    if (commit) await commitWithin(client, options, table);
+    else await client.query("ROLLBACK");
     return result;
   } catch (error) {
     if (open) await client.query("ROLLBACK").catch(() => undefined);
-    throw asDatabaseError(error, name);
+    throw asDatabaseError(error, name, connectionLoss(client));
   } finally {
-    await client.end().catch(() => undefined);
+    await closeClient(client);
   }
 }
 
 /** The schema an unqualified name lands in, as CREATE TABLE would pick it. */
 async function resolve(client: Client, name: TableName): Promise<Target> {
   if (name.schema !== null) return target(name.display, name.schema, name.name);
-  const result = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
+  const result = await client.query<{ schema: string | null }>(
+    "SELECT pg_catalog.current_schema() AS schema",
+  );
   const schema = result.rows[0]?.schema;
   if (!schema || /^pg_/.test(schema)) {
     throw new SalesDbError(
@@ -59,12 +72,18 @@ async function resolve(client: Client, name: TableName): Promise<Target> {
   return target(name.display, schema, name.name);
 }
 
-function asDatabaseError(error: unknown, table: TableName): SalesDbError {
+/**
+ * A failure as one line that names its cause. `loss`: why the connection had ended, when it had (the server's
+ * FATAL for a session it ended while idle, which reaches no query: the query that follows only says the client is
+ * not queryable).
+ */
+export function asDatabaseError(error: unknown, table: TableName, loss?: unknown): SalesDbError {
   if (error instanceof SalesDbError) return error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const cause = codeOf(error) === undefined && codeOf(loss) !== undefined ? loss : error;
+  const code = codeOf(cause);
+  const message = cause instanceof Error ? cause.message : String(cause);
   const fail = (code: "db_error" | "db_lock_timeout", text: string) =>
-    new SalesDbError(code, text, { cause: error });
+    new SalesDbError(code, text, { cause });
   if (code === "55P03")
     return fail("db_lock_timeout", `timed out waiting for a lock on ${table.display}: ${message}`);
   if (code === "2BP01") {
@@ -75,14 +94,19 @@ function asDatabaseError(error: unknown, table: TableName): SalesDbError {
   }
   if (code === "3F000")
     return fail("db_error", `cannot load ${table.display}: ${message}; create the schema first`);
-  const cause = SERVER_CAUSES.find(([state]) => typeof code === "string" && code.startsWith(state));
-  if (cause) {
+  const known = SERVER_CAUSES.find(([state]) => typeof code === "string" && code.startsWith(state));
+  if (known) {
     return fail(
       "db_error",
-      `loading ${table.display} failed: ${cause[1]} (${message}); nothing written: ${cause[2]}`,
+      `loading ${table.display} failed: ${known[1]} (${message}); nothing written: ${known[2]}`,
     );
   }
   return fail("db_error", `loading ${table.display} failed: ${message}`);
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 /**
@@ -94,6 +118,22 @@ const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
   ["53200", "the database server ran out of memory", "raise its memory, or load when it is less busy"],
   ["53", "the database server ran out of a resource", "see its log, and load again"],
   ["57014", "the load was cancelled (a statement timeout, or pg_cancel_backend)", "load again"],
+  [
+    "25P03",
+    "the server ended the session because it sat idle in its transaction longer than " +
+      "idle_in_transaction_session_timeout",
+    "raise that setting for the loading role (ALTER ROLE … SET idle_in_transaction_session_timeout), or load again",
+  ],
+  [
+    "25P04",
+    "the server ended the session because its transaction ran longer than transaction_timeout",
+    "raise that setting for the loading role, or load a smaller file",
+  ],
+  [
+    "57P05",
+    "the server ended the session because it sat idle longer than idle_session_timeout",
+    "raise that setting for the loading role, or load again",
+  ],
   ["57P01", "the server ended the session (pg_terminate_backend, or a shutdown)", "load again"],
   ["57P", "the database server restarted during the load", "load again once it is up"],
   ["58", "the database server could not read or write its files", "see its log"],

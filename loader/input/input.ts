@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { describe, SalesDbError } from "../errors";
+import { describe, printable, SalesDbError } from "../errors";
 import { sha256OfHandle } from "./file-hash";
 import type { AheadHash } from "./hash-ahead";
 import type { HashedFile } from "./hash-child";
@@ -40,7 +40,13 @@ export async function openInput(file: string, what = "CSV file", ahead?: AheadHa
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) {
-      throw new SalesDbError("file_unreadable", `${file}: cannot read ${what} (it is a directory)`, { file });
+      throw new SalesDbError(
+        "file_unreadable",
+        `${printable(file)}: cannot read ${what} (it is a directory)`,
+        {
+          file,
+        },
+      );
     }
     const regular = stats.isFile();
     let streamed = false;
@@ -96,7 +102,7 @@ function sameFile(found: HashedFile, stats: Stats): boolean {
 }
 
 function unreadable(file: string, what: string, error: unknown): SalesDbError {
-  return new SalesDbError("file_unreadable", `${file}: cannot read ${what} (${describe(error)})`, {
+  return new SalesDbError("file_unreadable", `${printable(file)}: cannot read ${what} (${describe(error)})`, {
     file,
     cause: error,
   });
@@ -123,7 +129,7 @@ export async function readBounded(file: string, limit: number, what: string): Pr
     if (total > limit) {
       throw new SalesDbError(
         "too_large",
-        `${file}: ${what} is larger than the ${limit >> 10} KiB limit; is this the right file?`,
+        `${printable(file)}: ${what} is larger than the ${limit >> 10} KiB limit; is this the right file?`,
         { file },
       );
     }

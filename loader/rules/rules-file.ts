@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { parseDocument } from "yaml";
-import { firstLine, SalesDbError } from "../errors";
+import { firstLine, printable, SalesDbError } from "../errors";
 import { readBounded } from "../input/input";
 
 /** The columns of the sales table, in table order. */
@@ -51,10 +51,11 @@ const MAX_ALIASES = 20;
 /** Reads and checks a rules file. Every problem names the file and the key. */
 export async function loadRules(file: string): Promise<RuleSet> {
   const bytes = await readBounded(file, MAX_RULES_BYTES, "rules file");
+  const label = printable(file); // one line, whatever the file's name holds
   if (!isUtf8(bytes)) {
-    throw new SalesDbError("rules_invalid", `${file}: the rules file is not UTF-8 text`, { file });
+    throw new SalesDbError("rules_invalid", `${label}: the rules file is not UTF-8 text`, { file });
   }
-  return parseRules(bytes.toString("utf8"), file);
+  return parseRules(bytes.toString("utf8"), label);
 }
 
 /** Parses rules from YAML text; `file` only labels the errors. */

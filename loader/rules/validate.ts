@@ -1,3 +1,4 @@
+import { priceFitter, type PriceFits } from "./price-range";
 import type { Column, RuleSet } from "./rules-file";
 
 /** Rule ids, in the order a row's broken rules are reported. `column_count` flags a ragged row. */
@@ -27,7 +28,6 @@ export interface ValidSale {
 export type Validation =
   { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
 
-const REAL_MAX = 3.4028234663852886e38;
 const PLUS = 0x2b;
 const MINUS = 0x2d;
 const DOT = 0x2e;
@@ -110,8 +110,8 @@ export class SaleValidator {
   private readonly minPrice: number;
   private readonly maxDecimals: number;
   private readonly maxQuantity: number;
-  /** A REAL column overflows beyond ~3.4e38, which would abort the whole COPY: such a value is not a price. */
-  private readonly priceMax: number;
+  /** Whether the price column stores a price: one it cannot would abort the whole COPY (see price-range.ts). */
+  private readonly priceFits: PriceFits;
   /** Reused scratch space, so checking a row allocates nothing. */
   private readonly scan: Decimal = { value: 0, decimals: 0 };
   /** `productPrefix` as UTF-8, for `acceptsAsIs`. */
@@ -125,7 +125,7 @@ export class SaleValidator {
     this.minPrice = rules.minPrice;
     this.maxDecimals = rules.maxDecimals;
     this.maxQuantity = rules.maxQuantity;
-    this.priceMax = rules.columnTypes.price === "REAL" ? REAL_MAX : Number.MAX_VALUE;
+    this.priceFits = priceFitter(rules.columnTypes.price);
     this.prefixBytes = Buffer.from(rules.productPrefix, "utf8");
   }
 
@@ -201,7 +201,7 @@ export class SaleValidator {
     if (price !== "") {
       scanDecimal(price, scan, true);
       const value = scan.value;
-      if (!(Math.abs(value) <= this.priceMax)) {
+      if (Number.isNaN(value) || !this.priceFits(price, value)) {
         (broken ??= []).push("price_numeric");
       } else {
         if (value < this.minPrice) (broken ??= []).push("min_price");

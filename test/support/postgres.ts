@@ -7,7 +7,38 @@ import { startEmbeddedPostgres, type EmbeddedServer } from "../../loader/embedde
  * Tests never share a database: each gets its own from `createTestDatabase`.
  */
 let embedded: EmbeddedServer | null = null;
+/** The synchronous standby the embedded test server waits for, and which never connects. */
+export const MISSING_STANDBY = "sales_db_missing_standby";
 let serverUrl: string | null = null;
+
+/**
+ * The settings that let tests cause what shared, replicated and locked-down servers do: logical replication
+ * (a publication and a subscription between two test databases), prepared transactions, and a synchronous standby
+ * that never connects, which only a database set to `synchronous_commit = on` waits for (the default here is
+ * `local`, so no other test's COMMIT waits).
+ */
+const TEST_SERVER_FLAGS = [
+  ["fsync", "off"],
+  ["wal_level", "logical"],
+  ["max_prepared_transactions", "10"],
+  ["synchronous_standby_names", MISSING_STANDBY],
+  ["synchronous_commit", "local"],
+].flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+
+/** `url` whose sessions wait for MISSING_STANDBY at COMMIT (`synchronous_commit = on` for them alone). */
+export function waitingForStandby(url: string): string {
+  const withOptions = new URL(url);
+  withOptions.searchParams.set("options", "-c synchronous_commit=on");
+  return withOptions.toString();
+}
+
+/** Whether the test server has MISSING_STANDBY (an external DATABASE_URL server may not). */
+export async function standbyMissing(db: TestDatabase): Promise<boolean> {
+  const [setting] = await db.query<{ names: string }>(
+    "SELECT current_setting('synchronous_standby_names') AS names",
+  );
+  return setting?.names === MISSING_STANDBY;
+}
 
 export async function startTestServer(): Promise<void> {
   if (serverUrl) return;
@@ -15,7 +46,7 @@ export async function startTestServer(): Promise<void> {
     serverUrl = process.env.DATABASE_URL;
     return;
   }
-  embedded = await startEmbeddedPostgres({ postgresFlags: ["-c", "fsync=off"] });
+  embedded = await startEmbeddedPostgres({ postgresFlags: TEST_SERVER_FLAGS });
   serverUrl = embedded.connectionString;
 }
 
@@ -75,5 +106,20 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
     return await work(client);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Runs `work` with a second role of the test server (NOLOGIN, allowed to create in the test database's `public`
+ * schema, as a neighbour on a shared database may be), then drops what it owns and the role, whatever happens.
+ */
+export async function withOtherRole<T>(db: TestDatabase, work: (role: string) => Promise<T>): Promise<T> {
+  const role = `sales_db_other_${randomBytes(4).toString("hex")}`;
+  await db.query(`CREATE ROLE "${role}"; GRANT CREATE ON SCHEMA public TO "${role}"`);
+  try {
+    return await work(role);
+  } finally {
+    await db.query(`DROP OWNED BY "${role}" CASCADE`);
+    await withClient(testServerUrl(), (client) => client.query(`DROP ROLE "${role}"`));
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { freePort } from "../../../loader/embedded/server";
-import { SAMPLE_RULES, scratchFiles } from "../../support/files";
+import { SAMPLE_RULES, scratchFiles, validRows } from "../../support/files";
 import { runMain } from "../../support/in-process";
 
 // Every way a user can give the password (README, "The sales-db command"), against every output the command has:
@@ -153,4 +153,58 @@ describe("the password never reaches an output, whatever its source", () => {
       });
     });
   }
+});
+
+describe("redaction changes the secret and nothing else, whatever the password", () => {
+  const files = scratchFiles();
+  /** 1,000 valid rows and one rejected row, whose product holds `value`. */
+  const csvWith = (value: string) =>
+    files().write(`file-${Buffer.from(value).toString("hex")}.csv`, `${validRows(1_000)}Bad ${value},1,1\n`);
+  const validate = async (password: string, csv: string, json = true) =>
+    runMain(["validate", "--csv", csv, "--rules", SAMPLE_RULES, ...(json ? ["--json"] : [])], {
+      PGPASSWORD: password,
+    });
+
+  it("a password equal to a count or a JSON literal leaves --json whole and its values as they are", async () => {
+    const csv = await csvWith("x");
+    for (const password of ["1000", "true", "null", '"valid"', "valid", "rejects"]) {
+      const run = await validate(password, csv);
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(report, password).to.include({ valid: 1_000, rejected: 1, rejectsOmitted: 0 });
+    }
+  });
+
+  it("a password equal to a part of the hash or to a rule id leaves them as they are, in text and JSON", async () => {
+    const csv = await csvWith("x");
+    const plain = JSON.parse(
+      (await runMain(["validate", "--csv", csv, "--rules", SAMPLE_RULES, "--json"])).stdout,
+    );
+    for (const password of [String(plain.sha256).slice(10, 22), "min_price", "product_prefix"]) {
+      const json = JSON.parse((await validate(password, csv)).stdout);
+      expect(json.sha256, password).to.equal(plain.sha256);
+      expect(json.byRule, password).to.deep.equal(plain.byRule);
+      const text = (await validate(password, csv, false)).stdout;
+      expect(text, password).to.contain(`sha256 of valid rows: ${plain.sha256}`);
+      expect(text, password).to.contain("1000 valid, 1 rejected (product_prefix 1, min_price 1)");
+    }
+  });
+
+  it('a password holding " or \\ is found in the values, and in its escaped form in every output', async () => {
+    const password = 'pa"ss\\wd';
+    const csv = await files().write(
+      "quoted.csv",
+      `product,price,quantity\n"Bad ${password.replace(/"/g, '""')}",10,1\n`,
+    );
+    for (const json of [true, false]) {
+      const run = await validate(password, csv, json);
+      expect(run.code, run.stderr).to.equal(0);
+      for (const form of [password, JSON.stringify(password).slice(1, -1)]) {
+        expect(run.stdout + run.stderr, `${json ? "--json" : "text"}: ${form}`).to.not.contain(form);
+      }
+      if (json) expect(JSON.parse(run.stdout).rejects[0].values.product).to.equal("Bad ***");
+      else expect(run.stdout).to.contain('product="Bad ***"');
+      expect(run.stderr).to.contain('product="Bad ***"');
+    }
+  });
 });

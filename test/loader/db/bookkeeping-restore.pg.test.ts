@@ -20,9 +20,12 @@ async function restoreAsPgRestoreDoes(db: TestDatabase): Promise<void> {
     CREATE TABLE sales_db_seeds (LIKE dumped_meta INCLUDING DEFAULTS, PRIMARY KEY (table_name));
     INSERT INTO sales SELECT * FROM dumped_rows;
     INSERT INTO sales_db_seeds SELECT * FROM dumped_meta;
-    CREATE TRIGGER sales_db_modified AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sales
+    CREATE TRIGGER sales_db_row_written BEFORE INSERT OR UPDATE OR DELETE ON sales
+      FOR EACH ROW EXECUTE FUNCTION sales_db_mark_modified();
+    CREATE TRIGGER sales_db_truncated AFTER TRUNCATE ON sales
       FOR EACH STATEMENT EXECUTE FUNCTION sales_db_mark_modified();
-    ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_modified;
+    ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_row_written;
+    ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_truncated;
     COMMIT`);
 }
 

@@ -16,9 +16,11 @@ describe("load: a reload of the same file (real PostgreSQL)", () => {
     "ALTER COLUMN TYPE": "ALTER TABLE sales ALTER COLUMN price TYPE numeric",
     "ADD COLUMN": "ALTER TABLE sales ADD COLUMN note text",
     "a write with the trigger disabled": `ALTER TABLE sales DISABLE TRIGGER ALL;
-      UPDATE sales SET quantity = 99; ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_modified`,
+      UPDATE sales SET quantity = 99; ALTER TABLE sales ENABLE ALWAYS TRIGGER sales_db_row_written`,
     "a write as a replica": "SET session_replication_role = replica; UPDATE sales SET quantity = 99",
-    "a dropped trigger": "DROP TRIGGER sales_db_modified ON sales; UPDATE sales SET quantity = 98",
+    "a dropped trigger": "DROP TRIGGER sales_db_row_written ON sales; UPDATE sales SET quantity = 98",
+    "a trigger re-enabled ORIGIN only": `ALTER TABLE sales ENABLE TRIGGER sales_db_row_written;
+      SET session_replication_role = replica; UPDATE sales SET quantity = 97`,
   };
   for (const [edit, sql] of Object.entries(edits)) {
     it(`after ${edit} by hand restores the file's rows and column types`, async () => {
