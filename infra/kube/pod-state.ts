@@ -18,6 +18,10 @@ const HOPELESS = new Set([
 
 /** Lines of a task's log kept for its result and its failure message. */
 const LOG_LINES = 200;
+const LOG_ATTEMPTS = 5;
+/** How the one line of a log that could not be read starts. */
+export const NO_LOG = "(no log:";
+const LOG_RETRY_MS = 500;
 
 /** `container restore: ErrImagePull (…)` when a container of the pod waits for a reason waiting does not cure. */
 export function hopelessReason(pod: Pod): string | undefined {
@@ -37,11 +41,15 @@ export async function podLog(
   name: string,
   options: object,
 ): Promise<string[]> {
-  try {
-    const text = await core.readNamespacedPodLog({ name, namespace, tailLines: LOG_LINES }, options);
-    return String(text).split("\n").filter(Boolean);
-  } catch (error) {
-    return [`(no log: ${describeKubeError(error)})`];
+  // The log of a container that just ended was once answered 404 by the real node: asked for again, briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const text = await core.readNamespacedPodLog({ name, namespace, tailLines: LOG_LINES }, options);
+      return String(text).split("\n").filter(Boolean);
+    } catch (error) {
+      if (attempt >= LOG_ATTEMPTS) return [`${NO_LOG} ${describeKubeError(error)})`];
+      await new Promise((resolve) => setTimeout(resolve, LOG_RETRY_MS));
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Tries the stack's image before the rollout uses it: Helm only notices an image that cannot start at the end of
 // its wait, and a StatefulSet does not replace a pod that never became Ready, so a bad image left the database down.
 import { runPod, type PodLimits } from "../../kube/pod";
+import { NO_LOG } from "../../kube/pod-state";
 import { POD_SECURITY, postgresMajor } from "../chart";
 
 export interface ImageCheck {
@@ -52,6 +53,8 @@ export async function checkImageStarts(check: ImageCheck, limits: Partial<PodLim
     { runMs: check.timeoutSeconds * 1000, requestMs: 10_000, pollMs: 500, ...limits },
   );
   const version = log.find((line) => /\(PostgreSQL\) \d+/.test(line));
+  // The container ran and exited 0, but its log could not be read: the image starts; its major is not known.
+  if (!version && log.length === 1 && log[0]?.startsWith(NO_LOG)) return "an unknown version (no log)";
   const major = /\(PostgreSQL\) (\d+)/.exec(version ?? "")?.[1];
   const tag = check.image.slice(check.image.lastIndexOf(":") + 1);
   if (!version || major !== postgresMajor(tag)) {

@@ -6,6 +6,7 @@
 
 BACKUP_NS=sales-db-e2e-backup
 backup_stack() { stack_on e2e-backup "$@"; }
+backup_output() { pulumi_ stack output --stack e2e-backup "$@"; }
 # A fingerprint of both tables' rows: equal fingerprints, equal rows.
 tables_digest() {
   query "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM sales t
@@ -19,7 +20,7 @@ run_backup() {
   kubectl -n "$BACKUP_NS" logs "job/$1"
   [[ $(kubectl -n "$BACKUP_NS" get job "$1" -o jsonpath='{.status.succeeded}') == 1 ]]
 }
-list_backups() { sh -c "$(backup_stack stack output listBackups)" | grep -o '[^ ]*\.dump$'; }
+list_backups() { sh -c "$(backup_output listBackups)" | grep -o '[^ ]*\.dump$'; }
 
 backup_restore() {
   local status=0
@@ -35,7 +36,7 @@ backup_restore_checks() {
   new_stack e2e-backup "namespace=$BACKUP_NS" pvcRetention=Retain 'backupSchedule=0 3 * * *' backupKeep=2 \
     seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE" || return 1
   backup_stack up --yes --skip-preview || return 1
-  [[ $(backup_stack stack output backupVolume) == postgres-backups ]] || return 1
+  [[ $(backup_output backupVolume) == postgres-backups ]] || return 1
   [[ $(kubectl -n "$BACKUP_NS" get pvc postgres-backups -o jsonpath='{.status.phase}') == Bound ]] || return 1
   # A table the application wrote, beside the seeded one.
   query "CREATE TABLE orders AS SELECT g AS id, 'order ' || g AS note, now() - g * interval '1 day' AS placed
@@ -58,13 +59,13 @@ backup_restore_checks() {
   [[ $failed == 1 ]] || { echo "the backup of a database that refuses connections succeeded"; return 1; }
   [[ $(kubectl -n "$BACKUP_NS" get job backup-fails -o jsonpath='{.status.failed}') == 1 ]] || return 1
   [[ $(list_backups) == "$backups" ]] || { echo "the failed backup changed the volume: $(list_backups)"; return 1; }
-  ! sh -c "$(backup_stack stack output listBackups)" | grep '\.partial$' || { echo "a partial backup was left"; return 1; }
+  ! sh -c "$(backup_output listBackups)" | grep '\.partial$' || { echo "a partial backup was left"; return 1; }
 
   # The damage: the application's table dropped, the seeded one edited by hand. The restore brings both back.
   query "DROP TABLE orders; UPDATE sales SET quantity = 1" "$BACKUP_NS" || return 1
   config_on e2e-backup set restoreBackup latest || return 1
   backup_stack up --yes --skip-preview || return 1
-  restored=$(backup_stack stack output restoredBackup) || return 1
+  restored=$(backup_output restoredBackup) || return 1
   [[ $restored == "$(tail -n 1 <<<"$backups")" ]] || { echo "restored $restored, not the newest"; return 1; }
   [[ $(tables_digest) == "$digest" ]] || { echo "the restored tables differ from the backed-up ones"; return 1; }
   backup_stack up --yes --expect-no-changes >/dev/null || { echo "up after the restore has changes"; return 1; }

@@ -14,6 +14,8 @@ interface Scenario {
   condition?: "Complete" | "Failed";
   /** The waiting reason of its pod's container, if it waits. */
   waiting?: string;
+  /** How many reads of the log the API answers 404 first, as a node once did just after a container ended. */
+  logMisses?: number;
   log: string;
 }
 
@@ -23,7 +25,12 @@ interface Scenario {
  */
 async function startBatchApi(scenario: Scenario) {
   const files = await scratch();
-  const seen = { created: undefined as Record<string, unknown> | undefined, deleted: false, polls: 0 };
+  const seen = {
+    created: undefined as Record<string, unknown> | undefined,
+    deleted: false,
+    polls: 0,
+    logReads: 0,
+  };
   const ended = () => scenario.endsAfterPolls !== undefined && seen.polls > scenario.endsAfterPolls;
   const containerState = () =>
     scenario.waiting ? { waiting: { reason: scenario.waiting, message: "no such image" } } : {};
@@ -116,7 +123,15 @@ async function startBatchApi(scenario: Scenario) {
           }),
         );
       } else if (/^\/api\/v1\/namespaces\/ns\/pods\/[^/]+\/log/.test(url)) {
-        send(200, scenario.log, "text/plain");
+        seen.logReads += 1;
+        if (seen.logReads <= (scenario.logMisses ?? 0)) {
+          send(
+            404,
+            json({ kind: "Status", code: 404, message: "the server could not find the requested resource" }),
+          );
+        } else {
+          send(200, scenario.log, "text/plain");
+        }
       } else {
         send(404, json({ kind: "Status", code: 404, message: `no route ${url}` }));
       }
@@ -276,6 +291,22 @@ describe("a pod run to its end, and the image check made of it (stand-in API)", 
     expect(spec.containers[0]?.securityContext).to.deep.equal(POD_SECURITY.container);
     expect(spec).to.include({ restartPolicy: "Never", activeDeadlineSeconds: 3 });
     expect(seen.deleted).to.equal(true);
+  });
+
+  it("reads the log again when the API cannot serve it at once, just after the container ended", async () => {
+    const { seen } = await start({
+      endsAfterPolls: 0,
+      condition: "Complete",
+      log: "postgres (PostgreSQL) 17.6\n",
+      logMisses: 2,
+    });
+    expect(await checkImageStarts(CHECK, LIMITS)).to.equal("postgres (PostgreSQL) 17.6");
+    expect(seen.logReads).to.equal(3);
+  });
+
+  it("takes an image whose container ran and exited 0 as starting, when its log cannot be read at all", async () => {
+    await start({ endsAfterPolls: 0, condition: "Complete", log: "", logMisses: 99 });
+    expect(await checkImageStarts(CHECK, LIMITS)).to.equal("an unknown version (no log)");
   });
 
   it("an image that cannot be pulled is refused at the first look, in one line naming the image and the reason", async () => {

@@ -305,6 +305,30 @@ renderTests(
         }
       });
 
+      it("binds the backup volume with the database's (its pod mounts it read-only), and backs up on that node", async () => {
+        const rendered = await render("Delete");
+        const database = (rendered.get(`StatefulSet/${names.statefulSet}`) as KubeObject).spec.template.spec;
+        expect(database.volumes).to.deep.include({
+          name: "backups",
+          persistentVolumeClaim: { claimName: names.backupVolume },
+        });
+        expect(database.containers[0].volumeMounts).to.deep.include({
+          name: "backups",
+          mountPath: "/backups",
+          readOnly: true,
+        });
+        const affinity = jobPod(rendered).affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+        expect(affinity).to.deep.equal([
+          {
+            topologyKey: "kubernetes.io/hostname",
+            labelSelector: {
+              matchLabels: (statefulSet().spec.selector as { matchLabels: object }).matchLabels,
+            },
+          },
+        ]);
+        expect(pod().volumes, "without backups, the database mounts no backup volume").to.equal(undefined);
+      });
+
       it("keeps the backup volume on uninstall exactly when the data volume is retained", async () => {
         const policy = (rendered: Map<string, KubeObject>) =>
           rendered.get(`PersistentVolumeClaim/${names.backupVolume}`)?.metadata.annotations?.[
