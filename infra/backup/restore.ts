@@ -5,7 +5,8 @@ import { adoptRestored } from "../../loader/db/bookkeeping";
 import { connectWithRetry } from "../../loader/db/connect";
 import { withDatabase } from "../database/connect";
 import type { DatabaseAccess } from "../database/target";
-import { runJobFromCronJob, type JobLimits } from "../kube/job";
+import { runJobFromCronJob } from "../kube/job";
+import type { TaskLimits } from "../kube/pod-state";
 
 export interface RestoreInputs extends DatabaseAccess {
   /** What to restore: empty for nothing, `latest`, or a backup's file name. Restored when it changes. */
@@ -41,12 +42,12 @@ export function diffRestore(
   };
 }
 
-export async function createRestore(inputs: RestoreInputs, limits?: Partial<JobLimits>) {
+export async function createRestore(inputs: RestoreInputs, limits?: Partial<TaskLimits>) {
   const outs = inputs.backup ? await restore(inputs, limits) : { ...inputs, restored: "", tables: [] };
   return { id: `${inputs.namespace}/${inputs.cronJob}`, outs };
 }
 
-export async function updateRestore(olds: RestoreOutputs, news: RestoreInputs, limits?: Partial<JobLimits>) {
+export async function updateRestore(olds: RestoreOutputs, news: RestoreInputs, limits?: Partial<TaskLimits>) {
   const restores = news.backup !== "" && news.backup !== olds.backup;
   return {
     outs: restores ? await restore(news, limits) : { ...news, restored: olds.restored, tables: olds.tables },
@@ -58,7 +59,7 @@ export async function updateRestore(olds: RestoreOutputs, news: RestoreInputs, l
  * transaction, so that a restore that fails changes nothing. Then the bookkeeping, restored with the tables, is
  * bound to them, so that the next load and refresh take them as sales-db's.
  */
-async function restore(inputs: RestoreInputs, limits: Partial<JobLimits> = {}): Promise<RestoreOutputs> {
+async function restore(inputs: RestoreInputs, limits: Partial<TaskLimits> = {}): Promise<RestoreOutputs> {
   const log = await runJobFromCronJob(
     {
       namespace: inputs.namespace,
@@ -70,7 +71,7 @@ async function restore(inputs: RestoreInputs, limits: Partial<JobLimits> = {}): 
       what: `restore of backup ${inputs.backup}`,
       context: inputs.context,
     },
-    { jobMs: inputs.timeoutSeconds * 1000, requestMs: 10_000, pollMs: 1_000, ...limits },
+    { runMs: inputs.timeoutSeconds * 1000, requestMs: 10_000, pollMs: 1_000, ...limits },
   ).catch((error: unknown) => {
     if (error instanceof Error) {
       error.message += "; the restore runs in one transaction, so the database is as it was";

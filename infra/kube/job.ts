@@ -2,7 +2,7 @@
 // command, and waits for it within a bound: the way provider code runs a task inside the cluster.
 import { SalesDbError } from "../../loader/errors";
 import { httpStatus, kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
-import { failureLine, hopelessReason, podLog } from "./pod-state";
+import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 export interface JobFromCronJob {
   readonly namespace: string;
@@ -18,20 +18,11 @@ export interface JobFromCronJob {
   readonly context?: string;
 }
 
-export interface JobLimits {
-  /** How long the Job may take from its creation to its end. */
-  readonly jobMs: number;
-  /** One request to the Kubernetes API. */
-  readonly requestMs: number;
-  /** Between two looks at the Job. */
-  readonly pollMs: number;
-}
-
 /**
  * Creates the Job and waits until it completes; returns the last lines of its log. A Job that fails, cannot start
- * or outlives `jobMs` is deleted (with its pod) and reported in one line, with the log line that says why.
+ * or outlives `runMs` is deleted (with its pod) and reported in one line, with the log line that says why.
  */
-export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits): Promise<string[]> {
+export async function runJobFromCronJob(run: JobFromCronJob, limits: TaskLimits): Promise<string[]> {
   const { k8s, config } = await kubeConfig(run.context);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const core = config.makeApiClient(k8s.CoreV1Api);
@@ -96,7 +87,7 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits):
         `(kubectl -n ${run.namespace} describe job ${run.name})`,
     );
   };
-  const deadline = Date.now() + limits.jobMs;
+  const deadline = Date.now() + limits.runMs;
   for (;;) {
     const job = await api(() =>
       batch.readNamespacedJob({ name: run.name, namespace: run.namespace }, options()),
@@ -109,7 +100,7 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: JobLimits):
     const stuck = (await jobPods(core, run, options).catch(() => [])).map(hopelessReason).find(Boolean);
     if (stuck) return fail(`cannot start: ${stuck}`);
     if (Date.now() + limits.pollMs > deadline) {
-      return fail(`did not finish within ${Math.round(limits.jobMs / 1000)}s and was stopped`);
+      return fail(`did not finish within ${Math.round(limits.runMs / 1000)}s and was stopped`);
     }
     await new Promise((resolve) => setTimeout(resolve, limits.pollMs));
   }

@@ -4,6 +4,16 @@ import { describeKubeError, type K8s } from "./api";
 type CoreApi = InstanceType<K8s["CoreV1Api"]>;
 type Pod = Awaited<ReturnType<CoreApi["readNamespacedPod"]>>;
 
+/** The bounds of a task run in the cluster (a Job or a pod). */
+export interface TaskLimits {
+  /** How long the task may take from its creation to its end (pulling its image included). */
+  readonly runMs: number;
+  /** One request to the Kubernetes API. */
+  readonly requestMs: number;
+  /** Between two looks at the task. */
+  readonly pollMs: number;
+}
+
 /** Waiting reasons of a container that waiting longer does not cure: a task that shows one fails at once. */
 const HOPELESS = new Set([
   "ErrImagePull",

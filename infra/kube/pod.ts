@@ -2,7 +2,7 @@
 // (an image, before a rollout uses it). The pod is deleted however it ends.
 import { SalesDbError } from "../../loader/errors";
 import { kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
-import { failureLine, hopelessReason, podLog } from "./pod-state";
+import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 type PodSpec = NonNullable<
   Parameters<InstanceType<K8s["CoreV1Api"]>["createNamespacedPod"]>[0]["body"]["spec"]
@@ -20,20 +20,11 @@ export interface PodRun {
   readonly context?: string;
 }
 
-export interface PodLimits {
-  /** How long the pod may take from its creation to its end (pulling its image included). */
-  readonly runMs: number;
-  /** One request to the Kubernetes API. */
-  readonly requestMs: number;
-  /** Between two looks at the pod. */
-  readonly pollMs: number;
-}
-
 /**
  * Creates the pod and waits until it ends; returns the last lines of its log when it succeeded. A pod that fails,
  * cannot start or outlives `runMs` is reported in one line, with the log line that says why.
  */
-export async function runPod(run: PodRun, limits: PodLimits): Promise<string[]> {
+export async function runPod(run: PodRun, limits: TaskLimits): Promise<string[]> {
   const { k8s, config } = await kubeConfig(run.context);
   const core = config.makeApiClient(k8s.CoreV1Api);
   const options = () => requestTimeout(k8s, limits.requestMs);

@@ -103,6 +103,15 @@ new_stack() {
 }
 # stack_on NAME COMMAND ARGS: a one-word pulumi command on stack NAME, with its config file outside the repo.
 stack_on() { pulumi_ "$2" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml" "${@:3}"; }
+# own_stack STACK NAMESPACE CHECKS: runs CHECKS, then, whatever they did, destroys STACK and deletes NAMESPACE, so
+# that nothing of a step's own stack is left for the steps after it.
+own_stack() {
+  local status=0
+  "$3" || status=$?
+  stack_on "$1" destroy --yes --skip-preview >/dev/null 2>&1
+  kubectl delete namespace "$2" --wait --timeout=120s >/dev/null 2>&1
+  return "$status"
+}
 # config_on STACK ARGS...: `pulumi config ARGS` of a stack the run made.
 config_on() { timeout -k 10 60 pulumi --cwd "$ROOT" --non-interactive config "${@:2}" --stack "$1" --config-file "$WORK/Pulumi.$1.yaml"; }
 stack() { stack_on e2e "$@"; }

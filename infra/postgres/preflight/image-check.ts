@@ -1,7 +1,7 @@
 // Tries the stack's image before the rollout uses it: Helm only notices an image that cannot start at the end of
 // its wait, and a StatefulSet does not replace a pod that never became Ready, so a bad image left the database down.
-import { runPod, type PodLimits } from "../../kube/pod";
-import { NO_LOG } from "../../kube/pod-state";
+import { runPod } from "../../kube/pod";
+import { NO_LOG, type TaskLimits } from "../../kube/pod-state";
 import { POD_SECURITY, postgresMajor } from "../chart";
 
 export interface ImageCheck {
@@ -20,7 +20,7 @@ export interface ImageCheck {
  * is known in seconds; and an image whose server is of another major than its tag says is refused too: upgrades
  * are judged by the tag. Returns the server's version line.
  */
-export async function checkImageStarts(check: ImageCheck, limits: Partial<PodLimits> = {}): Promise<string> {
+export async function checkImageStarts(check: ImageCheck, limits: Partial<TaskLimits> = {}): Promise<string> {
   const log = await runPod(
     {
       namespace: check.namespace,

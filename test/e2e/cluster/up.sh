@@ -110,89 +110,62 @@ mkdir -p "$small_pv"
 truncate -s "${E2E_SMALL_PV_SIZE%i}" "$E2E_WORKDIR/pv/small.img"
 mkfs.ext4 -q -F -m 0 "$E2E_WORKDIR/pv/small.img"
 mount -o loop "$E2E_WORKDIR/pv/small.img" "$small_pv"
-{
+# local_pv NAME CLASS CAPACITY PATH: a `local` PersistentVolume of a folder on the node.
+local_pv() {
   cat <<EOF
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/no-provisioner
-reclaimPolicy: Retain
-volumeBindingMode: WaitForFirstConsumer
 ---
-# A class of one small volume on a filesystem of its own, which a load can fill (the volume-full step).
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
+apiVersion: v1
+kind: PersistentVolume
 metadata:
-  name: small
-provisioner: kubernetes.io/no-provisioner
-reclaimPolicy: Retain
-volumeBindingMode: WaitForFirstConsumer
----
-# A class that allows expansion, for the e2e stack whose volume the day-two steps grow.
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: expandable
-provisioner: kubernetes.io/no-provisioner
-reclaimPolicy: Retain
-volumeBindingMode: WaitForFirstConsumer
-allowVolumeExpansion: true
+  name: $1
+  labels:
+    e2e.sales-db/pv: "true"
+spec:
+  capacity:
+    storage: $3
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: $2
+  volumeMode: Filesystem
+  local:
+    path: $4
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
 EOF
+}
+# storage_class NAME DEFAULT EXPANDABLE: a class of local volumes, bound when a pod first uses them.
+storage_class() {
+  cat <<EOF
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $1
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "$2"
+provisioner: kubernetes.io/no-provisioner
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: $3
+EOF
+}
+{
+  storage_class standard true false
+  # One small volume on a filesystem of its own, which a load can fill (the volume-full step).
+  storage_class small false false
+  # For the e2e stack, whose volume the day-two steps grow.
+  storage_class expandable false true
   for i in $(seq 0 $((E2E_PV_COUNT - 1))); do
     # The last two PVs are of class expandable.
     class=standard
     ((i >= E2E_PV_COUNT - 2)) && class=expandable
     mkdir -p "$E2E_WORKDIR/pv/pv-$i"
-    cat <<EOF
----
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: e2e-pv-$i
-  labels:
-    e2e.sales-db/pv: "true"
-spec:
-  capacity:
-    storage: 10Gi
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: $class
-  volumeMode: Filesystem
-  local:
-    path: $E2E_WORKDIR/pv/pv-$i
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-      - matchExpressions:
-        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
-EOF
+    local_pv "e2e-pv-$i" "$class" 10Gi "$E2E_WORKDIR/pv/pv-$i"
   done
-  cat <<EOF
----
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: e2e-pv-small
-  labels:
-    e2e.sales-db/pv: "true"
-spec:
-  capacity:
-    storage: $E2E_SMALL_PV_SIZE
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: small
-  volumeMode: Filesystem
-  local:
-    path: $small_pv
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-      - matchExpressions:
-        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
-EOF
+  local_pv e2e-pv-small small "$E2E_SMALL_PV_SIZE" "$small_pv"
 } | kubectl apply -f - >/dev/null
 
 log "cluster ready in $((SECONDS - start))s"

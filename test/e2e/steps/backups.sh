@@ -2,7 +2,7 @@
 # E2E step backup-restore: the backup CronJob, its volume, a failed backup that replaces nothing, and a restore of
 # every table, first into the stack's own database and then, after a destroy and a lost data volume, into a fresh
 # one. On a Retain stack of its own in a namespace the program creates. Sourced by run.sh; uses its new_stack,
-# stack_on, config_on, query, expect_rows, $ROWS_V1, $WORK and $E2E_POSTGRES_IMAGE.
+# stack_on, own_stack, config_on, query, expect_rows, $ROWS_V1, $WORK and $E2E_POSTGRES_IMAGE.
 
 BACKUP_NS=sales-db-e2e-backup
 backup_stack() { stack_on e2e-backup "$@"; }
@@ -22,14 +22,7 @@ run_backup() {
 }
 list_backups() { sh -c "$(backup_output listBackups)" | grep -o '[^ ]*\.dump$'; }
 
-backup_restore() {
-  local status=0
-  backup_restore_checks || status=$?
-  # Whatever happened, nothing of this stack is left for the steps after it.
-  backup_stack destroy --yes --skip-preview >/dev/null 2>&1
-  kubectl delete namespace "$BACKUP_NS" --wait --timeout=120s >/dev/null 2>&1
-  return "$status"
-}
+backup_restore() { own_stack e2e-backup "$BACKUP_NS" backup_restore_checks; }
 
 backup_restore_checks() {
   local digest backups failed restored data_volume

@@ -118,13 +118,7 @@ failed_rollout() {
 # the full disk; the old rows stay, the server (same container) answers reads; a CSV that fits then loads.
 FULL_NS=sales-db-e2e-full
 full_stack() { stack_on e2e-full "$@"; }
-volume_full() {
-  local status=0
-  volume_full_checks || status=$?
-  full_stack destroy --yes --skip-preview >/dev/null 2>&1
-  kubectl delete namespace "$FULL_NS" --wait --timeout=120s >/dev/null 2>&1
-  return "$status"
-}
+volume_full() { own_stack e2e-full "$FULL_NS" volume_full_checks; }
 volume_full_checks() {
   local before started avail
   new_stack e2e-full "namespace=$FULL_NS" storageClass=small storageSize=48Mi seedWaitTimeout=120 \

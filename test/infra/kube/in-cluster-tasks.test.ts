@@ -152,6 +152,24 @@ async function startBatchApi(scenario: Scenario) {
   };
 }
 
+/** Registers the hooks of a describe block whose tests each start a stand-in, as the current kubeconfig. */
+function standInPerTest(): (scenario: Scenario) => ReturnType<typeof startBatchApi> {
+  let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
+  let previous: string | undefined;
+  afterEach(async () => {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+    await api?.close();
+    api = undefined;
+  });
+  return async (scenario) => {
+    api = await startBatchApi(scenario);
+    previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfig;
+    return api;
+  };
+}
+
 const RUN: JobFromCronJob = {
   namespace: "ns",
   cronJob: "postgres-backup",
@@ -160,23 +178,10 @@ const RUN: JobFromCronJob = {
   env: { BACKUP_NAME: "latest" },
   what: "restore of backup latest",
 };
-const LIMITS = { jobMs: 3_000, requestMs: 2_000, pollMs: 20 };
+const LIMITS = { runMs: 3_000, requestMs: 2_000, pollMs: 20 };
 
 describe("a Job run from a CronJob's template (stand-in API)", () => {
-  let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
-  let previous: string | undefined;
-  const start = async (scenario: Scenario) => {
-    api = await startBatchApi(scenario);
-    previous = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = api.kubeconfig;
-    return api;
-  };
-  afterEach(async () => {
-    if (previous === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = previous;
-    await api?.close();
-    api = undefined;
-  });
+  const start = standInPerTest();
   const failure = (run = RUN) =>
     runJobFromCronJob(run, LIMITS).then(
       () => expect.fail("the Job was expected to fail"),
@@ -250,20 +255,7 @@ describe("a Job run from a CronJob's template (stand-in API)", () => {
 });
 
 describe("a pod run to its end, and the image check made of it (stand-in API)", () => {
-  let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
-  let previous: string | undefined;
-  const start = async (scenario: Scenario) => {
-    api = await startBatchApi(scenario);
-    previous = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = api.kubeconfig;
-    return api;
-  };
-  afterEach(async () => {
-    if (previous === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = previous;
-    await api?.close();
-    api = undefined;
-  });
+  const start = standInPerTest();
   const CHECK = { namespace: "ns", releaseName: "postgres", image: "postgres:17.6", timeoutSeconds: 3 };
   const LIMITS = { pollMs: 20 };
   const refusal = () =>
