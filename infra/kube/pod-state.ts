@@ -63,7 +63,8 @@ export async function podLog(
   }
 }
 
-/** The log line that says why a task failed: its last error, else its last line. */
+/** The log line that says why a task failed: its last error, else its last line; none from a log not read. */
 export function failureLine(log: readonly string[]): string | undefined {
+  if (log.length === 1 && log[0]?.startsWith(NO_LOG)) return undefined;
   return [...log].reverse().find((line) => /error|fatal/i.test(line)) ?? log.at(-1);
 }

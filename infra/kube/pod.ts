@@ -49,8 +49,9 @@ export async function runPod(run: PodRun, limits: TaskLimits): Promise<string[]>
     ),
   );
   try {
-    const failure = async (why: string) => {
-      const said = failureLine(await podLog(core, run.namespace, run.name, options()));
+    // A container that never started has no log to ask for.
+    const failure = async (why: string, started = true) => {
+      const said = started ? failureLine(await podLog(core, run.namespace, run.name, options())) : undefined;
       return new SalesDbError(
         "job_failed",
         `the ${run.what} (pod ${where}) ${why}${said ? `: ${said}` : ""}`,
@@ -71,7 +72,8 @@ export async function runPod(run: PodRun, limits: TaskLimits): Promise<string[]>
         );
       }
       const stuck = hopelessReason(pod);
-      if (stuck) throw await failure(`cannot start: ${stuck}`);
+      if (stuck)
+        throw await failure(`cannot start: ${stuck}`, !/ErrImage|ImagePull|InvalidImage/.test(stuck));
       if (Date.now() + limits.pollMs > deadline) {
         throw await failure(
           `did not end within ${Math.round(limits.runMs / 1000)}s (${pod.status?.phase ?? "no status"})`,

@@ -134,7 +134,7 @@ const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
     "the server ended the session because it sat idle longer than idle_session_timeout",
     "raise that setting for the loading role, or load again",
   ],
-  ["57P01", "the server ended the session (pg_terminate_backend, or a shutdown)", "load again"],
+  ["57P01", "the server ended the session", "load again"],
   ["57P", "the database server restarted during the load", "load again once it is up"],
   ["58", "the database server could not read or write its files", "see its log"],
 ];

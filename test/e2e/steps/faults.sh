@@ -66,7 +66,7 @@ kill_mid_seed() {
   echo "up failed ${KILL_SECONDS}s after the server was killed"
   [[ $status -eq 0 ]] || { echo "up succeeded although its server was killed mid-load"; return 1; }
   # One line says what happened: the connection to PostgreSQL was lost.
-  grep -Eq 'error: .*(terminated|lost|closed|reset|ECONNRESET)' "$WORK/kill-up.txt" || return 1
+  grep -Eq 'error: .*(ended the session|restarted|terminat|lost|closed|reset|ECONNRESET)' "$WORK/kill-up.txt" || return 1
   # The API shows the killed container as Ready until kubelet reports: wait for the restarted one.
   for _ in $(seq 1 120); do
     [[ $(restarts_and_ready) == "$((restarts + 1)) true" ]] && break

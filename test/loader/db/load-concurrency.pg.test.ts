@@ -39,7 +39,7 @@ describe("load: concurrency, locks and failures mid-load (real PostgreSQL)", () 
     [
       "terminated",
       "pg_terminate_backend",
-      /loading sales failed: the server ended the session \(pg_terminate_backend, or a shutdown\)/,
+      /loading sales failed: the server ended the session \(terminating connection due to administrator command\)/,
     ],
   ] as const) {
     it(`a load ${end} mid-COPY says so, never that the database refused a row, and keeps the previous rows`, async () => {
