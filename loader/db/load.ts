@@ -23,14 +23,17 @@ import { openInput, type Input } from "../input/input";
 import { lockLoads, lockTable } from "./locks";
 import { refuseEmpty, refuseForeign, type Overrides } from "./refusals";
 import { recordedReport, rulesFingerprint, sameInput } from "./reload";
-import { checkRejectedShare, type LoadReport, type ValidationReport } from "../rules/report";
+import { checkRejectedShare, type CopyFormat, type LoadReport, type ValidationReport } from "../rules/report";
 import type { RuleSet } from "../rules/rules-file";
 import { SalesEncoder, type EncoderOptions } from "../copy/sales-stream";
+import { chooseCopyFormat, copyOptions } from "../copy/format";
 import { STAGING_PREFIX, tableName } from "./table-name";
 import { lockTimeoutMs } from "./lock-timeout";
 import { inTransaction, type Outcome, type TableOptions } from "./transaction";
 
-export interface LoadOptions extends EncoderOptions, TableOptions, Overrides {
+export interface LoadOptions extends Omit<EncoderOptions, "format">, TableOptions, Overrides {
+  /** The COPY format to send the rows in. Default: binary, when every column type has an exact binary form. */
+  readonly copyFormat?: CopyFormat;
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
   readonly maxRejectedShare?: number;
   /**
@@ -97,7 +100,7 @@ async function load(
   if (unchanged) return unchanged;
 
   const staged = await stage(context);
-  const { validation } = staged;
+  const { validation, copyFormat } = staged;
   const identity = {
     owner: options.owner ?? null,
     fileSha256: staged.fileSha256,
@@ -119,6 +122,7 @@ async function load(
     return report(options, {
       ...validation,
       table: table.display,
+      copyFormat,
       loaded: 0,
       changed: false,
       validated: true,
@@ -143,6 +147,7 @@ async function load(
   return report(options, {
     ...validation,
     table: table.display,
+    copyFormat,
     loaded: validation.valid,
     changed: true,
     validated: true,
@@ -180,14 +185,19 @@ async function reloadUnchanged(
 }
 
 /** The valid rows streamed into a fresh staging table (no lock held), checked against the gate and the server's count. */
-async function stage(
-  context: LoadContext,
-): Promise<{ table: string; validation: ValidationReport; fileSha256: string | null }> {
+async function stage(context: LoadContext): Promise<{
+  table: string;
+  validation: ValidationReport;
+  fileSha256: string | null;
+  copyFormat: CopyFormat;
+}> {
   const { client, table, input, options } = context;
   const staged = `${quoteIdentifier(table.schema)}.${quoteIdentifier(STAGING_PREFIX + randomBytes(8).toString("hex"))}`;
   await client.query(`CREATE TABLE ${staged} (${columnDefinitions(options.rules)})`);
+  const { format, reason } = chooseCopyFormat(options.rules, options.copyFormat);
   options.logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
-  const encoder = new SalesEncoder(options);
+  options.logger?.debug(`COPY format ${format}: ${reason}`);
+  const encoder = new SalesEncoder({ ...options, format });
   const fileHash = createHash("sha256");
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -195,7 +205,7 @@ async function stage(
       done(null, chunk);
     },
   });
-  const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (FREEZE)`));
+  const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (${copyOptions(format)})`));
   try {
     await pipeline(input.stream(), tap, encoder, copy);
   } catch (error) {
@@ -204,7 +214,12 @@ async function stage(
   const validation = encoder.report;
   checkCopiedRows(copy.rowCount, validation.valid, options.file);
   checkRejectedShare(validation, options.maxRejectedShare);
-  return { table: staged, validation, fileSha256: input.regular ? fileHash.digest("hex") : null };
+  return {
+    table: staged,
+    validation,
+    fileSha256: input.regular ? fileHash.digest("hex") : null,
+    copyFormat: format,
+  };
 }
 
 /** Hands the final report to `onReport` before COMMIT, and commits. */

@@ -24,8 +24,13 @@ export interface ValidationReport {
   readonly sha256: string;
 }
 
+/** How the valid rows travel to the server: COPY's binary format (each value in its type's binary form) or its text format. */
+export type CopyFormat = "binary" | "text";
+
 export interface LoadReport extends ValidationReport {
   readonly table: string;
+  /** The COPY format this load sent the rows in; null when it ran no COPY (the file was the one last loaded). */
+  readonly copyFormat: CopyFormat | null;
   /** Rows written by this run: 0 when the table already held exactly these rows. */
   readonly loaded: number;
   readonly changed: boolean;

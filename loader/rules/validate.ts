@@ -1,3 +1,4 @@
+import { COMMA, DOT, MINUS, NINE, PLUS, ZERO } from "../ascii";
 import type { Column, RuleSet } from "./rules-file";
 
 /** Rule ids, in the order a row's broken rules are reported. `column_count` flags a ragged row. */
@@ -28,12 +29,6 @@ export type Validation =
   { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
 
 const REAL_MAX = 3.4028234663852886e38;
-const PLUS = 0x2b;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const COMMA = 0x2c;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** The scanned shape of a decimal literal; `value` is NaN when the text is not one. */
 interface Decimal {
@@ -116,6 +111,11 @@ export class SaleValidator {
   private readonly scan: Decimal = { value: 0, decimals: 0 };
   /** `productPrefix` as UTF-8, for `acceptsAsIs`. */
   private readonly prefixBytes: Buffer;
+  /** The price (digits / 10^decimals) and quantity of the line `acceptsAsIs` last accepted, as it read them. */
+  acceptedPriceDigits = 0;
+  acceptedPriceDecimals = 0;
+  acceptedPriceNegative = false;
+  acceptedQuantity = 0;
 
   constructor(rules: RuleSet) {
     this.requireProduct = rules.requiredFields.includes("product");
@@ -136,6 +136,7 @@ export class SaleValidator {
    * tabs, are its COPY text), else -1, meaning "not sure": `check` then decides. Only the common shape is accepted
    * (no surrounding spaces, no sign but a minus on the price, no leading zero on the quantity, no empty field, at
    * most 15 digits), where this agrees with `check`; the encoder's differential test holds the two together.
+   * An accepted line's values are left in `accepted*`, for a binary COPY.
    */
   acceptsAsIs(bytes: Buffer, start: number, firstComma: number, end: number): number {
     // A product trim() would change starts or ends with a space, or with a non-ASCII byte (U+00A0, U+3000...).
@@ -177,7 +178,12 @@ export class SaleValidator {
       if (c < ZERO || c > NINE) return -1; // a third comma included
       quantity = quantity * 10 + (c - ZERO);
     }
-    return quantity <= this.maxQuantity ? secondComma : -1;
+    if (quantity > this.maxQuantity) return -1;
+    this.acceptedPriceDigits = mantissa;
+    this.acceptedPriceDecimals = decimals > 0 ? decimals : 0;
+    this.acceptedPriceNegative = negative;
+    this.acceptedQuantity = quantity;
+    return secondComma;
   }
 
   check(rawProduct: string, rawPrice: string, rawQuantity: string): RuleId[] | null {
