@@ -22,7 +22,8 @@ export type RecordHandler = (fields: string[], line: number, plain: boolean) => 
  * Offered each quote-free line that holds no tab, backslash or CR, as bytes ([start, end) of `bytes`, without its
  * line end), before it is decoded: returns true when it took the line, false to receive its fields as a record.
  * `bytes` is the reader's own copy: a handler that takes the line may rewrite [start, end], its line end included
- * (the reader reads none of it again). This lets a consumer handle the common line without building strings.
+ * (the reader reads none of it again). This lets a consumer handle the common line without building strings. The
+ * reader reuses that memory for the next chunk: `bytes` is valid until `write` or `end` returns.
  */
 export type PlainLineHandler = (bytes: Buffer, start: number, end: number, line: number) => boolean;
 
@@ -60,6 +61,8 @@ export class CsvReader {
   private line = 1;
   private readonly options: Options;
   private readonly maxPending: number;
+  /** The memory each chunk is copied into, reused: a new buffer per chunk made garbage collections frequent. */
+  private scratch: Buffer = EMPTY;
 
   constructor(
     private readonly file: string,
@@ -74,7 +77,13 @@ export class CsvReader {
 
   write(chunk: Uint8Array): void {
     // Always a copy (a memcpy, cheap next to the rest), so that handlers may rewrite it (see PlainLineHandler).
-    this.consume(Buffer.concat([this.pending, chunk]), false);
+    const length = this.pending.length + chunk.length;
+    if (this.scratch.length < length)
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * this.scratch.length));
+    this.pending.copy(this.scratch, 0);
+    this.scratch.set(chunk, this.pending.length);
+    // A view of its own per chunk: consumers may tell chunks apart by identity.
+    this.consume(this.scratch.subarray(0, length), false);
   }
 
   /** Flushes the last record; throws if the file ends inside a quoted field or a character. */
