@@ -1,4 +1,5 @@
 import { COMMA, DOT, MINUS, NINE, PLUS, ZERO } from "../ascii";
+import { POW10 } from "./powers-of-ten";
 import type { Column, RuleSet } from "./rules-file";
 
 /** Rule ids, in the order a row's broken rules are reported. `column_count` flags a ragged row. */
@@ -71,7 +72,7 @@ function scanDecimal(text: string, out: Decimal, allowFraction: boolean): void {
     return;
   }
   out.decimals = decimals < 0 ? 0 : decimals;
-  const magnitude = digits <= 15 ? mantissa / 10 ** out.decimals : Math.abs(Number(text));
+  const magnitude = digits <= 15 ? mantissa / (POW10[out.decimals] as number) : Math.abs(Number(text));
   out.value = negative ? -magnitude : magnitude;
 }
 
@@ -166,7 +167,7 @@ export class SaleValidator {
     }
     const secondComma = i;
     if (bytes[secondComma] !== COMMA || secondComma >= end || digits === 0 || digits > 15) return -1;
-    const magnitude = decimals > 0 ? mantissa / 10 ** decimals : mantissa;
+    const magnitude = decimals > 0 ? mantissa / (POW10[decimals] as number) : mantissa;
     if ((negative ? -magnitude : magnitude) < this.minPrice || decimals > this.maxDecimals) return -1;
 
     const digitsOfQuantity = end - secondComma - 1;

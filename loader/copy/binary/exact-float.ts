@@ -1,4 +1,5 @@
 import { MINUS, PLUS } from "../../ascii";
+import { POW10 } from "../../rules/powers-of-ten";
 
 /**
  * The floats PostgreSQL stores for a decimal literal, computed here so that a binary COPY sends exactly them.
@@ -9,11 +10,6 @@ import { MINUS, PLUS } from "../../ascii";
  * which then rounds to the even 2^24). Those ties are settled here by exact integer arithmetic on the digits.
  */
 
-/** 10^0 to 10^22: the powers of ten a double holds exactly (written out: `10 ** k` need not be exact). */
-const POW10 = [
-  1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-  1e20, 1e21, 1e22,
-];
 const TWO_24 = 2 ** 24;
 /** Where float32 rounds to infinity: one step past FLT_MAX, as a double. */
 const TWO_128 = 2 ** 128;

@@ -11,8 +11,10 @@ const HEADER = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffe
 const TRAILER = -1;
 const FIELDS = 3;
 const NULL_FIELD = -1;
-/** A product this long or shorter is copied byte by byte: cheaper than a call into Buffer.copy. */
-const SHORT_PRODUCT = 32;
+/** A product this long or shorter is copied in 4-byte words: cheaper than a call into Buffer.copy. */
+const SHORT_PRODUCT = 64;
+/** The longest price the byte path takes: 15 digits, a minus and a point. */
+const LONGEST_PLAIN_PRICE = 17;
 
 /** What a binary row needs of the validator: the values of the line its byte path last accepted. */
 export interface AcceptedSale extends AcceptedPrice {
@@ -28,6 +30,11 @@ export interface AcceptedSale extends AcceptedPrice {
 export class BinaryRows extends ChunkedOutput implements RowSink {
   private view: DataView;
   private readonly textRuns: ByteRuns;
+  /** Bytes a byte-path row takes besides its product. */
+  private readonly plainRowBytes: number;
+  /** A view of the input buffer the last line came in, to read its product 4 bytes at a time. */
+  private lineBytes: Buffer | null = null;
+  private lineView: DataView | null = null;
 
   constructor(
     chunkSize: number,
@@ -41,21 +48,28 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
     this.view = new DataView(this.out.buffer, this.out.byteOffset, this.out.length);
     this.textRuns = new ByteRuns((bytes, start, end) => hash.update(bytes.subarray(start, end)));
     this.used = HEADER.copy(this.out, 0);
+    this.plainRowBytes = 2 + 4 + price.bound(LONGEST_PLAIN_PRICE) + quantity.bytes;
   }
 
   addLine(bytes: Buffer, start: number, firstTab: number, secondTab: number, end: number): void {
     const productLength = firstTab - start;
-    this.reserve(2 + 4 + productLength + this.price.bound(secondTab - firstTab - 1) + this.quantity.bytes);
-    const out = this.out;
+    this.reserve(productLength + this.plainRowBytes);
     const view = this.view;
     let pos = this.used;
     view.setInt16(pos, FIELDS);
     view.setInt32(pos + 2, productLength);
     pos += 6;
     if (productLength <= SHORT_PRODUCT) {
-      for (let i = start; i < firstTab; i++) out[pos++] = bytes[i] as number;
+      if (bytes !== this.lineBytes) {
+        this.lineBytes = bytes;
+        this.lineView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      }
+      const line = this.lineView as DataView;
+      let i = start;
+      for (; i + 4 <= firstTab; i += 4, pos += 4) view.setUint32(pos, line.getUint32(i));
+      for (; i < firstTab; i++, pos++) view.setUint8(pos, line.getUint8(i));
     } else {
-      pos += bytes.copy(out, pos, start, firstTab);
+      pos += bytes.copy(this.out, pos, start, firstTab);
     }
     pos = this.price.writeAccepted(view, pos, this.accepted, bytes, firstTab + 1, secondTab);
     this.used = this.quantity.write(view, pos, this.accepted.acceptedQuantity);
