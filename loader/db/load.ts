@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Client } from "pg";
@@ -198,16 +198,12 @@ async function stage(context: LoadContext): Promise<{
   options.logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
   options.logger?.debug(`COPY format ${format}: ${reason}`);
   const encoder = new SalesEncoder({ ...options, format });
-  const fileHash = createHash("sha256");
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      fileHash.update(chunk);
-      done(null, chunk);
-    },
-  });
   const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (${copyOptions(format)})`));
+  // The file's own hash (for a later unchanged reload): from the child hashing it ahead, else of the bytes read.
+  const fileHash = input.regular && !input.hashedAhead ? createHash("sha256") : null;
   try {
-    await pipeline(input.stream(), tap, encoder, copy);
+    if (!fileHash) await pipeline(input.stream(), encoder, copy);
+    else await pipeline(input.stream(), hashing(fileHash), encoder, copy);
   } catch (error) {
     throw await copyError(input.readError(error), input, options);
   }
@@ -217,9 +213,19 @@ async function stage(context: LoadContext): Promise<{
   return {
     table: staged,
     validation,
-    fileSha256: input.regular ? fileHash.digest("hex") : null,
+    fileSha256: fileHash ? fileHash.digest("hex") : input.hashedAhead ? await input.sha256OfStreamed() : null,
     copyFormat: format,
   };
+}
+
+/** A stream that passes its chunks on, hashing them. */
+function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
 }
 
 /** Hands the final report to `onReport` before COMMIT, and commits. */
