@@ -8,10 +8,9 @@ export interface RowSink {
   /**
    * A line the byte path took, its commas already made tabs: its COPY text is `bytes[start, end)` and a LF, which
    * is `bytes[end]` unless the line ends the buffer (the file's last line, without a line end). The product is
-   * `bytes[start, firstTab)`, the price `bytes[firstTab + 1, secondTab)`, and the validator holds their values
-   * (`SaleValidator.accepted*`).
+   * `bytes[start, firstTab)`, and the validator holds the price and quantity it read (`SaleValidator.accepted*`).
    */
-  addLine(bytes: Buffer, start: number, firstTab: number, secondTab: number, end: number): void;
+  addLine(bytes: Buffer, start: number, firstTab: number, end: number): void;
   /** A row of canonical values; `plain` promises that no field holds a backslash, tab, CR or LF. */
   addSale(sale: ValidSale, plain: boolean): void;
   /** Called before the buffer that added lines point into is reused. */

@@ -197,7 +197,7 @@ export class SalesEncoder extends Transform {
     bytes[secondComma] = TAB;
     // An LF already, or the CR of a CRLF, whose LF is then left out; none after the file's last line.
     if (end < bytes.length) bytes[end] = LF;
-    this.rows.addLine(bytes, start, firstComma, secondComma, end);
+    this.rows.addLine(bytes, start, firstComma, end);
     this.valid++;
     this.options.onValid?.(line);
     return true;

@@ -19,7 +19,7 @@ export class TextRows extends ChunkedOutput implements RowSink {
     });
   }
 
-  addLine(bytes: Buffer, start: number, _firstTab: number, _secondTab: number, end: number): void {
+  addLine(bytes: Buffer, start: number, _firstTab: number, end: number): void {
     if (end < bytes.length) {
       this.runs.add(bytes, start, end + 1);
     } else {

@@ -1,5 +1,4 @@
 import { float32FromDigits, float32OfDecimal, float64FromDigits, float64OfDecimal } from "./exact-float";
-import { numericFieldBound, writeNumeric } from "./numeric";
 
 /** The price of a line the byte path took, as `SaleValidator.acceptsAsIs` read it: digits / 10^decimals. */
 export interface AcceptedPrice {
@@ -13,17 +12,10 @@ export interface AcceptedPrice {
  * the server's own input function gives the same text.
  */
 export interface PriceField {
-  /** The most bytes the field takes for a literal of `length` characters. */
-  bound(length: number): number;
-  /** A byte-path price, read from `accepted` or from its text `line[start, end)`. */
-  writeAccepted(
-    view: DataView,
-    pos: number,
-    accepted: AcceptedPrice,
-    line: Buffer,
-    start: number,
-    end: number,
-  ): number;
+  /** The bytes the field takes, length word included. */
+  readonly bytes: number;
+  /** A byte-path price, from the digits `acceptsAsIs` read. */
+  writeAccepted(view: DataView, pos: number, accepted: AcceptedPrice): number;
   /** A price from its canonical text. */
   writeText(view: DataView, pos: number, text: string): number;
 }
@@ -39,44 +31,24 @@ export interface QuantityField {
  * (8 bytes): the double float8in (strtod) gives.
  */
 class FloatField implements PriceField {
-  constructor(private readonly bytes: 4 | 8) {}
-  bound(): number {
-    return 4 + this.bytes;
+  readonly bytes: number;
+  constructor(private readonly size: 4 | 8) {
+    this.bytes = 4 + size;
   }
   writeAccepted(view: DataView, pos: number, accepted: AcceptedPrice): number {
     const digits = accepted.acceptedPriceDigits;
     const decimals = accepted.acceptedPriceDecimals;
     const negative = accepted.acceptedPriceNegative;
-    view.setInt32(pos, this.bytes);
-    if (this.bytes === 4) view.setFloat32(pos + 4, float32FromDigits(digits, decimals, negative));
+    view.setInt32(pos, this.size);
+    if (this.size === 4) view.setFloat32(pos + 4, float32FromDigits(digits, decimals, negative));
     else view.setFloat64(pos + 4, float64FromDigits(digits, decimals, negative));
-    return pos + 4 + this.bytes;
+    return pos + this.bytes;
   }
   writeText(view: DataView, pos: number, text: string): number {
-    view.setInt32(pos, this.bytes);
-    if (this.bytes === 4) view.setFloat32(pos + 4, float32OfDecimal(text));
+    view.setInt32(pos, this.size);
+    if (this.size === 4) view.setFloat32(pos + 4, float32OfDecimal(text));
     else view.setFloat64(pos + 4, float64OfDecimal(text));
-    return pos + 4 + this.bytes;
-  }
-}
-
-/** NUMERIC: the literal's decimal digits, its scale kept (numeric.ts). */
-class NumericField implements PriceField {
-  bound(length: number): number {
-    return numericFieldBound(length);
-  }
-  writeAccepted(
-    view: DataView,
-    pos: number,
-    _accepted: AcceptedPrice,
-    line: Buffer,
-    start: number,
-    end: number,
-  ): number {
-    return writeNumeric(view, pos, line, start, end);
-  }
-  writeText(view: DataView, pos: number, text: string): number {
-    return writeNumeric(view, pos, Buffer.from(text, "latin1"), 0, text.length);
+    return pos + this.bytes;
   }
 }
 
@@ -102,7 +74,6 @@ class BigintField implements QuantityField {
 const PRICE_FIELDS: Readonly<Record<string, () => PriceField>> = {
   REAL: () => new FloatField(4),
   "DOUBLE PRECISION": () => new FloatField(8),
-  NUMERIC: () => new NumericField(),
 };
 const QUANTITY_FIELDS: Readonly<Record<string, () => QuantityField>> = {
   INTEGER: () => new IntegerField(),

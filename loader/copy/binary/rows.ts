@@ -13,8 +13,6 @@ const FIELDS = 3;
 const NULL_FIELD = -1;
 /** A product this long or shorter is copied in 4-byte words: cheaper than a call into Buffer.copy. */
 const SHORT_PRODUCT = 64;
-/** The longest price the byte path takes: 15 digits, a minus and a point. */
-const LONGEST_PLAIN_PRICE = 17;
 
 /** What a binary row needs of the validator: the values of the line its byte path last accepted. */
 export interface AcceptedSale extends AcceptedPrice {
@@ -30,8 +28,8 @@ export interface AcceptedSale extends AcceptedPrice {
 export class BinaryRows extends ChunkedOutput implements RowSink {
   private view: DataView;
   private readonly textRuns: ByteRuns;
-  /** Bytes a byte-path row takes besides its product. */
-  private readonly plainRowBytes: number;
+  /** Bytes a row takes besides its product. */
+  private readonly fieldBytes: number;
   /** A view of the input buffer the last line came in, to read its product 4 bytes at a time. */
   private lineBytes: Buffer | null = null;
   private lineView: DataView | null = null;
@@ -48,12 +46,12 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
     this.view = new DataView(this.out.buffer, this.out.byteOffset, this.out.length);
     this.textRuns = new ByteRuns((bytes, start, end) => hash.update(bytes.subarray(start, end)));
     this.used = HEADER.copy(this.out, 0);
-    this.plainRowBytes = 2 + 4 + price.bound(LONGEST_PLAIN_PRICE) + quantity.bytes;
+    this.fieldBytes = 2 + 4 + price.bytes + quantity.bytes;
   }
 
-  addLine(bytes: Buffer, start: number, firstTab: number, secondTab: number, end: number): void {
+  addLine(bytes: Buffer, start: number, firstTab: number, end: number): void {
     const productLength = firstTab - start;
-    this.reserve(productLength + this.plainRowBytes);
+    this.reserve(productLength + this.fieldBytes);
     const view = this.view;
     let pos = this.used;
     view.setInt16(pos, FIELDS);
@@ -71,7 +69,7 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
     } else {
       pos += bytes.copy(this.out, pos, start, firstTab);
     }
-    pos = this.price.writeAccepted(view, pos, this.accepted, bytes, firstTab + 1, secondTab);
+    pos = this.price.writeAccepted(view, pos, this.accepted);
     this.used = this.quantity.write(view, pos, this.accepted.acceptedQuantity);
     if (this.used >= this.chunkSize) this.emit();
 
@@ -86,9 +84,7 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
   addSale(sale: ValidSale, plain: boolean): void {
     const { product, price, quantity } = sale;
     // A UTF-16 code unit takes at most 3 bytes of UTF-8.
-    const productBound = 4 + (product === null ? 0 : product.length * 3);
-    const priceBound = price === null ? 4 : this.price.bound(price.length);
-    this.reserve(2 + productBound + priceBound + this.quantity.bytes);
+    this.reserve((product === null ? 0 : product.length * 3) + this.fieldBytes);
     const view = this.view;
     let pos = this.used;
     view.setInt16(pos, FIELDS);

@@ -29,7 +29,6 @@ const CENT_RANGES: readonly (readonly [number, number])[] = [
 const DIFFERENCES: Readonly<Record<string, string>> = {
   REAL: `price <> product::real OR (price = 0 AND float4send(price) <> float4send(product::real))`,
   "DOUBLE PRECISION": `price <> product::float8 OR (price = 0 AND float8send(price) <> float8send(product::float8))`,
-  NUMERIC: `price <> product::numeric OR scale(price) <> scale(product::numeric)`,
 };
 
 describe("COPY binary stores exactly what the server's input functions give the same text (real PostgreSQL)", function () {
@@ -54,10 +53,9 @@ describe("COPY binary stores exactly what the server's input functions give the 
     expect(await differences(hardPrices(), "REAL", 15)).to.deep.equal([]);
   });
 
-  it("DOUBLE PRECISION and NUMERIC: prices of up to 2 decimals to 9,999.99, random ones of 15, and the hard cases", async () => {
-    const prices = () => [...centPrices(1_000_000), ...randomPrices(200_000), ...hardPrices()];
-    expect(await differences(prices(), "DOUBLE PRECISION", 15)).to.deep.equal([]);
-    expect(await differences(prices(), "NUMERIC", 15)).to.deep.equal([]);
+  it("DOUBLE PRECISION: prices of up to 2 decimals to 9,999.99, random ones of 15 digits, and the hard cases", async () => {
+    const prices = [...centPrices(1_000_000), ...randomPrices(200_000), ...hardPrices()];
+    expect(await differences(prices, "DOUBLE PRECISION", 15)).to.deep.equal([]);
   });
 });
 
