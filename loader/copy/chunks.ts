@@ -3,7 +3,8 @@ const ROW_ROOM = 8 * 1024;
 
 /**
  * COPY data gathered into buffers of about `chunkSize` bytes, each handed to `send` once full. A sent buffer
- * belongs to its receiver (the socket may still hold it), so what follows goes into a new one.
+ * belongs to its receiver (the socket may still hold it), so what follows goes into a new one, unless the receiver
+ * is done with it when `send` returns (`reuse`): a new buffer per chunk makes garbage collections more frequent.
  */
 export class ChunkedOutput {
   /** The chunk being gathered: `out[0, used)`. */
@@ -15,6 +16,7 @@ export class ChunkedOutput {
   constructor(
     protected readonly chunkSize: number,
     private readonly send: (bytes: Buffer) => void,
+    private readonly reuse = false,
   ) {
     this.capacity = chunkSize + ROW_ROOM;
     this.out = Buffer.allocUnsafe(this.capacity);
@@ -30,11 +32,11 @@ export class ChunkedOutput {
     if (size > this.out.length) this.replace(Buffer.allocUnsafe(size));
   }
 
-  /** Sends the chunk; its receiver keeps the bytes, so the next rows go into a new buffer. */
+  /** Sends the chunk; unless `reuse`, its receiver keeps the bytes, and the next rows go into a new buffer. */
   protected emit(): void {
     if (this.used === 0) return;
     const bytes = this.out.subarray(0, this.used);
-    this.replace(Buffer.allocUnsafe(this.capacity));
+    if (!this.reuse || this.out.length !== this.capacity) this.replace(Buffer.allocUnsafe(this.capacity));
     this.used = 0;
     this.send(bytes);
   }

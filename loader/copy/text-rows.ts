@@ -7,16 +7,21 @@ import type { ValidSale } from "../rules/validate";
 
 /**
  * Valid rows as COPY text, in chunks of about `chunkSize` bytes, hashed as they are sent. A line the byte path took
- * is its own bytes: consecutive ones are copied out at once (see ByteRuns).
+ * is its own bytes: consecutive ones are copied out at once (see ByteRuns). `reuse`: `send` is done with each
+ * chunk when it returns (see ChunkedOutput).
  */
 export class TextRows extends ChunkedOutput implements RowSink {
   private readonly runs = new ByteRuns((bytes, start, end) => this.copy(bytes, start, end));
 
-  constructor(chunkSize: number, send: (bytes: Buffer) => void, hash: Hash) {
-    super(chunkSize, (bytes) => {
-      hash.update(bytes);
-      send(bytes);
-    });
+  constructor(chunkSize: number, send: (bytes: Buffer) => void, hash: Hash, reuse = false) {
+    super(
+      chunkSize,
+      (bytes) => {
+        hash.update(bytes);
+        send(bytes);
+      },
+      reuse,
+    );
   }
 
   addLine(bytes: Buffer, start: number, _firstTab: number, end: number): void {

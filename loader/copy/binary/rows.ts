@@ -1,8 +1,7 @@
 import type { Hash } from "node:crypto";
 import { ChunkedOutput } from "../chunks";
 import type { RowSink } from "../row-sink";
-import { ByteRuns } from "../runs";
-import { encodeCopyRow } from "../text";
+import { TextRows } from "../text-rows";
 import type { AcceptedPrice, PriceField, QuantityField } from "./fields";
 import type { ValidSale } from "../../rules/validate";
 
@@ -22,12 +21,14 @@ export interface AcceptedSale extends AcceptedPrice {
 /**
  * Valid rows as COPY binary (`FORMAT binary`): each value in its type's binary form, which the server only copies
  * into the row, instead of text it parses again (float4in, int4in). The product is its UTF-8 bytes, as textrecv
- * takes them. The rows' COPY text is hashed all the same (runs of byte-path lines straight from the input), so
- * that the report's sha256 does not depend on the format.
+ * takes them. The rows' COPY text is gathered and hashed all the same (by a TextRows that sends nothing), so that
+ * the report's sha256 does not depend on the format: gathered, runs of byte-path lines cost one copy each, and the
+ * hash takes 64 KiB at a time (a hash update per run cost twice a copy).
  */
 export class BinaryRows extends ChunkedOutput implements RowSink {
   private view: DataView;
-  private readonly textRuns: ByteRuns;
+  /** The rows' COPY text, for the hash only. */
+  private readonly text: TextRows;
   /** Bytes a row takes besides its product. */
   private readonly fieldBytes: number;
   /** A view of the input buffer the last line came in, to read its product 4 bytes at a time. */
@@ -37,14 +38,14 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
   constructor(
     chunkSize: number,
     send: (bytes: Buffer) => void,
-    private readonly hash: Hash,
+    hash: Hash,
     private readonly accepted: AcceptedSale,
     private readonly price: PriceField,
     private readonly quantity: QuantityField,
   ) {
     super(chunkSize, send);
     this.view = new DataView(this.out.buffer, this.out.byteOffset, this.out.length);
-    this.textRuns = new ByteRuns((bytes, start, end) => hash.update(bytes.subarray(start, end)));
+    this.text = new TextRows(chunkSize, () => undefined, hash, true);
     this.used = HEADER.copy(this.out, 0);
     this.fieldBytes = 2 + 4 + price.bytes + quantity.bytes;
   }
@@ -73,12 +74,7 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
     this.used = this.quantity.write(view, pos, this.accepted.acceptedQuantity);
     if (this.used >= this.chunkSize) this.emit();
 
-    if (end < bytes.length) {
-      this.textRuns.add(bytes, start, end + 1);
-    } else {
-      this.textRuns.add(bytes, start, end);
-      this.hashText("\n");
-    }
+    this.text.addLine(bytes, start, firstTab, end);
   }
 
   addSale(sale: ValidSale, plain: boolean): void {
@@ -111,15 +107,15 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
     }
     this.used = pos;
     if (this.used >= this.chunkSize) this.emit();
-    this.hashText(encodeCopyRow(sale, plain));
+    this.text.addSale(sale, plain);
   }
 
   flush(): void {
-    this.textRuns.flush();
+    this.text.flush();
   }
 
   end(): void {
-    this.textRuns.flush();
+    this.text.end();
     this.reserve(2);
     this.view.setInt16(this.used, TRAILER);
     this.used += 2;
@@ -129,10 +125,5 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
   protected override replace(out: Buffer): void {
     super.replace(out);
     this.view = new DataView(out.buffer, out.byteOffset, out.length);
-  }
-
-  private hashText(text: string): void {
-    this.textRuns.flush();
-    this.hash.update(text);
   }
 }
