@@ -14,8 +14,9 @@ import { median } from "./stats";
  * `npm run bench [-- --rows 5000000 --runs 5 --clean]`: on one embedded server, in alternating runs, a raw
  * `psql \copy` of the file into an unvalidated text table (the baseline), `sales-db load` as users run it (default
  * logging: one WARNING line per invalid row, stderr to /dev/null), the same with `-q`, both again with
- * `--copy-format text` (the rows as COPY text instead of binary), and a reload of the unchanged file. The file is realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean`
- * makes every row valid and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS, and the
+ * `--copy-format text` (the rows as COPY text instead of binary), and a reload of the unchanged file. The file is
+ * realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean` makes every row valid
+ * and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS, and the
  * CPU seconds each variant used: the client's (not psql's) and the server backends' (read from /proc when the server
  * runs on this machine). On a shared machine wall times swing with other work, and a load, which keeps two
  * processes busy (Node and the server backend), suffers more than psql's one; CPU seconds do not swing as much.

@@ -24,7 +24,7 @@ export interface ValidationReport {
   readonly sha256: string;
 }
 
-/** How the valid rows travel to the server: COPY's binary format (each value in its type's binary form) or its text format. */
+/** How the valid rows travel to the server: COPY's binary format (each value in its type's binary form) or text. */
 export type CopyFormat = "binary" | "text";
 
 export interface LoadReport extends ValidationReport {

@@ -35,10 +35,10 @@ export function float64OfDecimal(text: string): number {
 }
 
 /**
- * What float4in stores for `digits` / 10^decimals (`digits` an integer below 2^53, so exact). Below 2^24 with at most 10
- * decimals (every price of the common shape), both operands are exact floats, and a quotient rounded to double
- * and then to float is correctly rounded (double rounding is harmless when the wider format has at least 2p + 2
- * bits: 53 >= 2 * 24 + 2, Figueroa 1995). Otherwise the double quotient is checked for a midpoint tie.
+ * What float4in stores for `digits` / 10^decimals (`digits` an integer below 2^53, so exact). Below 2^24 with at
+ * most 10 decimals (every price of the common shape), both operands are exact floats, and a quotient rounded to
+ * double and then to float is correctly rounded (double rounding is harmless when the wider format has at least
+ * 2p + 2 bits: 53 >= 2 * 24 + 2, Figueroa 1995). Otherwise the double quotient is checked for a midpoint tie.
  */
 export function float32FromDigits(digits: number, decimals: number, negative: boolean): number {
   if (digits < TWO_24 && decimals <= 10) {
