@@ -11,6 +11,7 @@ import {
   splitPlain,
   validUtf8Length,
 } from "./bytes";
+import { simpleRecord } from "./simple-record";
 
 /**
  * Receives each record's fields and the line it starts on (the header is line 1). `plain` promises that no field
@@ -33,9 +34,10 @@ const TAB = 0x09;
 const BACKSLASH = 0x5c;
 
 /**
- * Streams CSV bytes to records. csv-parse owns CSV syntax: every record that holds a quote, and every line too long
- * for the fast path, is parsed by it, and its errors keep their distinctions (see CSV_PARSE_CODES). What this class
- * still does, and why:
+ * Streams CSV bytes to records. csv-parse owns CSV syntax: every record that holds a quote and is not of the simple
+ * kind (one line, each field unquoted or wholly quoted; see simpleRecord, held to csv-parse's answers by the
+ * differential test), and every line too long for the fast path, is parsed by it, and its errors keep their
+ * distinctions (see CSV_PARSE_CODES). What this class still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
  *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.29 s of CPU and this reader, handing
  *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine).
@@ -48,8 +50,8 @@ const BACKSLASH = 0x5c;
  *   quotes twice. Lines here count LFs, as editors, grep -n and sed do.
  * - A bound on the bytes of one unfinished record (4 × max_record_size): csv-parse's count covers field content
  *   only, not quotes and commas, and the bytes must be held until the record ends.
- * Records that hold a quote are handed to csv-parse in one batch per chunk, as one csv-parse call costs about 20 µs
- * of setup.
+ * Records that hold a quote and are not simple are handed to csv-parse in one batch per chunk, as one csv-parse call
+ * costs about 20 µs of setup.
  */
 export class CsvReader {
   /** Bytes of the record that is not complete yet (from a line's start). */
@@ -202,15 +204,33 @@ export class CsvReader {
     throw this.encodingError(cut ? "invalid UTF-8 at the end of the file" : "invalid UTF-8", lineAt(valid));
   }
 
-  /** The fields of each segment, from one csv-parse call; null when that call fails (the walk then finds where). */
+  /**
+   * The fields of each segment: a simple record's at once (see simpleRecord), the others' from one csv-parse call;
+   * null when that call fails (the walk then finds where).
+   */
   private parseBatch(bytes: Buffer, segments: readonly number[]): string[][] | null {
+    const records: string[][] = [];
     const parts: string[] = [];
-    for (let i = 0; i < segments.length; i += 2)
-      parts.push(bytes.toString("utf8", segments[i], segments[i + 1]));
+    const partOf: number[] = [];
+    for (let i = 0; i < segments.length; i += 2) {
+      const start = segments[i] as number;
+      const end = segments[i + 1] as number;
+      const text = bytes.toString("utf8", start, end);
+      // A record that may be too long is left to csv-parse, whose limit counts bytes of field content.
+      const fields = end - start <= this.maxRecordSize ? simpleRecord(text) : null;
+      if (fields === null) {
+        partOf.push(records.length);
+        parts.push(text);
+      }
+      records.push(fields ?? []);
+    }
+    if (parts.length === 0) return records;
     try {
-      const records = parse(parts.join(""), this.options) as string[][];
+      const parsed = parse(parts.join(""), this.options) as string[][];
       // Each segment is one record; anything else would misplace fields, so let the walk parse them one by one.
-      return records.length === parts.length ? records : null;
+      if (parsed.length !== parts.length) return null;
+      partOf.forEach((at, i) => (records[at] = parsed[i] as string[]));
+      return records;
     } catch {
       return null;
     }
