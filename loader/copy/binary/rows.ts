@@ -63,10 +63,12 @@ export class BinaryRows extends ChunkedOutput implements RowSink {
         this.lineBytes = bytes;
         this.lineView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
       }
+      // Whole words, the last one running past the product: it reads into the line's price (at least 4 bytes
+      // follow the product), and the price's field overwrites what it wrote past the product.
       const line = this.lineView as DataView;
-      let i = start;
-      for (; i + 4 <= firstTab; i += 4, pos += 4) view.setUint32(pos, line.getUint32(i));
-      for (; i < firstTab; i++, pos++) view.setUint8(pos, line.getUint8(i));
+      const productEnd = pos + productLength;
+      for (let i = start; i < firstTab; i += 4, pos += 4) view.setUint32(pos, line.getUint32(i));
+      pos = productEnd;
     } else {
       pos += bytes.copy(this.out, pos, start, firstTab);
     }
