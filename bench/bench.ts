@@ -13,9 +13,10 @@ import { median } from "./stats";
 /**
  * `npm run bench [-- --rows 5000000 --runs 5 --clean]`: on one embedded server, in alternating runs, a raw
  * `psql \copy` of the file into an unvalidated text table (the baseline), `sales-db load` as users run it (default
- * logging: one WARNING line per invalid row, stderr to /dev/null), the same with `-q`, and a reload of the
- * unchanged file. The file is realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean`
- * makes every row valid and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS, and the
+ * logging: one WARNING line per invalid row, stderr to /dev/null), the same with `-q`, both again with
+ * `--copy-format text` (the rows as COPY text instead of binary), and a reload of the unchanged file. The file is
+ * realistic by default (about 5% invalid rows of five kinds, 1% quoted fields); `--clean` makes every row valid
+ * and unquoted. Prints medians, ratios to the baseline and each variant's peak RSS, and the
  * CPU seconds each variant used: the client's (not psql's) and the server backends' (read from /proc when the server
  * runs on this machine). On a shared machine wall times swing with other work, and a load, which keeps two
  * processes busy (Node and the server backend), suffers more than psql's one; CPU seconds do not swing as much.
@@ -129,15 +130,26 @@ async function main(): Promise<void> {
         return { seconds, peakRssMb: probe.maxRssKb / 1024, clientCpu: probe.cpuSeconds };
       });
 
-    const times: Record<"raw" | "logged" | "quiet" | "reload", Timed[]> = {
-      raw: [],
-      logged: [],
-      quiet: [],
-      reload: [],
-    };
+    /** Each run: the raw copy, then each load in both COPY formats, then the reload of the unchanged file. */
+    const loads = {
+      load: { args: [], logging: true },
+      loadQuiet: { args: ["-q"], logging: false },
+      loadText: { args: ["--copy-format", "text"], logging: true },
+      loadQuietText: { args: ["-q", "--copy-format", "text"], logging: false },
+    } as const;
+    type Variant = "rawCopy" | keyof typeof loads | "reloadUnchanged";
+    const variants: Variant[] = [
+      "rawCopy",
+      ...(Object.keys(loads) as (keyof typeof loads)[]),
+      "reloadUnchanged",
+    ];
+    const times = Object.fromEntries(variants.map((name) => [name, [] as Timed[]])) as Record<
+      Variant,
+      Timed[]
+    >;
     for (let i = 0; i < RUNS; i++) {
       await client.query("TRUNCATE raw_sales; CHECKPOINT");
-      times.raw.push(
+      times.rawCopy.push(
         await measured(async () => ({
           seconds: await run("psql", [
             url,
@@ -147,54 +159,45 @@ async function main(): Promise<void> {
           ]),
         })),
       );
-      await dropSales({ connectionString: url }); // a fresh load each time, not a reload of the same rows
-      await client.query("CHECKPOINT");
-      times.logged.push(await load([], true));
-      await dropSales({ connectionString: url });
-      await client.query("CHECKPOINT");
-      times.quiet.push(await load(["-q"], false));
-      times.reload.push(await load([], true)); // the same file again: the table already holds these rows
-      const last = (name: keyof typeof times) => times[name][i]!.seconds.toFixed(2);
-      process.stderr.write(
-        `run ${i + 1}/${RUNS}: psql \\copy ${last("raw")}s, load ${last("logged")}s, load -q ${last("quiet")}s, ` +
-          `reload unchanged ${last("reload")}s\n`,
-      );
+      for (const [name, { args, logging }] of Object.entries(loads)) {
+        await dropSales({ connectionString: url }); // a fresh load each time, not a reload of the same rows
+        await client.query("CHECKPOINT");
+        times[name as keyof typeof loads].push(await load([...args], logging));
+      }
+      times.reloadUnchanged.push(await load([], true)); // the same file again: the table already holds these rows
+      const last = (name: Variant) => `${name} ${times[name][i]!.seconds.toFixed(2)}s`;
+      process.stderr.write(`run ${i + 1}/${RUNS}: ${variants.map(last).join(", ")}\n`);
     }
     const [count] = (await client.query<{ n: string }>("SELECT count(*) AS n FROM sales")).rows;
     await client.end();
 
-    const medianOf = (name: keyof typeof times) => median(times[name].map((t) => t.seconds));
-    const peakOf = (name: keyof typeof times) => round(Math.max(...times[name].map((t) => t.peakRssMb ?? 0)));
-    const cpuOf = (name: keyof typeof times, part: "clientCpu" | "serverCpu") => {
+    const medianOf = (name: Variant) => median(times[name].map((t) => t.seconds));
+    const peakOf = (name: Variant) => round(Math.max(...times[name].map((t) => t.peakRssMb ?? 0)));
+    const cpuOf = (name: Variant, part: "clientCpu" | "serverCpu") => {
       const xs = times[name].map((t) => t[part]).filter((x): x is number => x !== undefined);
       return xs.length > 0 ? round(median(xs)) : null;
     };
-    const raw = medianOf("raw");
+    const perVariant = <T>(of: (name: Variant) => T, names: readonly Variant[] = variants) =>
+      Object.fromEntries(names.map((name) => [name, of(name)]));
+    const measuredLoads = variants.filter((name) => name !== "rawCopy");
+    const raw = medianOf("rawCopy");
     const result = {
       rows: ROWS,
       invalidRows: mix.invalid,
       quotedRows: mix.quoted,
       runs: RUNS,
       loadedRows: Number(count?.n),
-      medianSeconds: {
-        rawCopy: round(medianOf("raw")),
-        load: round(medianOf("logged")),
-        loadQuiet: round(medianOf("quiet")),
-        reloadUnchanged: round(medianOf("reload")),
-      },
-      ratioToRawCopy: {
-        load: round(medianOf("logged") / raw),
-        loadQuiet: round(medianOf("quiet") / raw),
-        reloadUnchanged: round(medianOf("reload") / raw),
-      },
-      reloadShareOfLoad: round(medianOf("reload") / medianOf("logged")),
-      rowsPerSecond: { rawCopy: Math.round(ROWS / raw), load: Math.round(ROWS / medianOf("logged")) },
-      peakRssMb: { load: peakOf("logged"), loadQuiet: peakOf("quiet"), reloadUnchanged: peakOf("reload") },
+      medianSeconds: perVariant((name) => round(medianOf(name))),
+      ratioToRawCopy: perVariant((name) => round(medianOf(name) / raw), measuredLoads),
+      reloadShareOfLoad: round(medianOf("reloadUnchanged") / medianOf("load")),
+      rowsPerSecond: { rawCopy: Math.round(ROWS / raw), load: Math.round(ROWS / medianOf("load")) },
+      peakRssMb: perVariant(peakOf, measuredLoads),
       medianCpuSeconds: {
-        rawCopy: { psql: "not measured", server: cpuOf("raw", "serverCpu") },
-        load: { node: cpuOf("logged", "clientCpu"), server: cpuOf("logged", "serverCpu") },
-        loadQuiet: { node: cpuOf("quiet", "clientCpu"), server: cpuOf("quiet", "serverCpu") },
-        reloadUnchanged: { node: cpuOf("reload", "clientCpu"), server: cpuOf("reload", "serverCpu") },
+        rawCopy: { psql: "not measured", server: cpuOf("rawCopy", "serverCpu") },
+        ...perVariant(
+          (name) => ({ node: cpuOf(name, "clientCpu"), server: cpuOf(name, "serverCpu") }),
+          measuredLoads,
+        ),
       },
       loadAverageAtEnd: loadavg().map(round),
     };

@@ -74,24 +74,37 @@ export function firstLine(text: string): string {
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-// What `oneLinePerEntry` would change: a control character other than LF, a line or paragraph separator, a bidi
-// override, whitespace at a line's start or end (which trim() removes), a blank line.
-const ENTRY_NEEDS_WORK =
-  // eslint-disable-next-line no-control-regex
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\s\n|\n\s|^\s/;
+// What `oneLine` escapes in an entry: control characters other than LF, line and paragraph separators, bidi overrides.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_ENTRY = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const SPACE = /\s/;
 
 /**
  * Log entries, each ended by LF, each made one trimmed line as `oneLine` makes it, blank ones dropped. The logger
- * writes warnings 64 KiB at a time, one per rejected row: a chunk that needs no change (the common case) is
- * recognised by one scan and passed on as it is, instead of being split and rebuilt line by line.
+ * writes warnings 64 Ki characters at a time, one per rejected row: a chunk that needs no change (the common case)
+ * is recognised and passed on as it is, instead of being split and rebuilt line by line.
  */
 export function oneLinePerEntry(text: string): string {
-  if (text.endsWith("\n") && !ENTRY_NEEDS_WORK.test(text)) return text;
+  if (plainEntries(text)) return text;
   return text
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => `${oneLine(line.trim())}\n`)
     .join("");
+}
+
+/**
+ * Whether `oneLinePerEntry` would leave `text` as it is: it ends with a LF and holds nothing to escape, and no
+ * whitespace sits at an entry's start or end (what trim() removes, blank entries included), which can only be next
+ * to a LF. One scan for the characters, then a look at each LF's neighbours: as one regular expression with the
+ * LF cases as alternatives, the scan took twice as long.
+ */
+function plainEntries(text: string): boolean {
+  if (!text.endsWith("\n") || UNSAFE_IN_ENTRY.test(text) || SPACE.test(text.charAt(0))) return false;
+  for (let lf = text.indexOf("\n"); lf !== -1; lf = text.indexOf("\n", lf + 1)) {
+    if (SPACE.test(text.charAt(lf - 1)) || SPACE.test(text.charAt(lf + 1))) return false;
+  }
+  return true;
 }
 
 /** `text` as one line that a terminal prints verbatim: newlines become "; ", other controls \u escapes. */

@@ -161,6 +161,7 @@ async function run(line: CommandLine, io: CliIo, session: Session): Promise<numb
         table: line.table,
         replaceForeignTable: line.replaceForeignTable,
         allowEmpty: line.allowEmpty,
+        copyFormat: line.copyFormat,
         // Rendered before COMMIT: nothing that can fail is left for after it.
         onReport: (report) => (output = render(shown(report), line.json)),
       });

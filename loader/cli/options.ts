@@ -1,13 +1,14 @@
 import { parseArgs } from "node:util";
 import { oneLine, SalesDbError } from "../errors";
 import type { LogLevel } from "../log";
+import type { CopyFormat } from "../rules/report";
 import { MAX_LOCK_TIMEOUT_MS } from "../db/lock-timeout";
 
 export const USAGE = `Usage:
   sales-db validate --csv FILE --rules FILE [--json]
   sales-db load     --csv FILE --rules FILE [--database-url URL] [--table sales] [--json]
                     [--wait-timeout SECONDS] [--lock-timeout SECONDS] [--commit-timeout SECONDS]
-                    [--replace-foreign-table] [--allow-empty]
+                    [--replace-foreign-table] [--allow-empty] [--copy-format binary|text]
   sales-db demo     (starts an embedded PostgreSQL, loads data/sales.csv, prints the table)
 
 Options:
@@ -17,6 +18,7 @@ Options:
   --database-url URL       a libpq connection string (URL or key=value); defaults to $DATABASE_URL
   --replace-foreign-table  replace the table even though sales-db did not load it
   --allow-empty            load even when no row is valid and the table holds rows (it ends up empty)
+  --copy-format FORMAT     send the rows as COPY binary (the default) or text
   -q, --quiet              log errors only        -v, --verbose   log debug detail
 
 Exit status: 0 success (even with rejected rows, or nothing to write); 1 the input, the rules, a check or the
@@ -36,6 +38,7 @@ const OPTIONS = {
   "commit-timeout": { type: "string" },
   "replace-foreign-table": { type: "boolean", default: false },
   "allow-empty": { type: "boolean", default: false },
+  "copy-format": { type: "string" },
   quiet: { type: "boolean", short: "q", default: false },
   verbose: { type: "boolean", short: "v", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -65,6 +68,8 @@ export type CommandLine =
       readonly table: string;
       readonly replaceForeignTable: boolean;
       readonly allowEmpty: boolean;
+      /** `load`: the COPY format asked for; undefined lets the load choose (binary where exact). */
+      readonly copyFormat?: CopyFormat;
       /** Set for `load` only. */
       readonly connection: Connection | null;
     };
@@ -104,6 +109,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     table: values.table,
     replaceForeignTable: values["replace-foreign-table"],
     allowEmpty: values["allow-empty"],
+    copyFormat: copyFormat(values["copy-format"]),
     connection:
       command === "load"
         ? {
@@ -126,6 +132,11 @@ function databaseUrl(option: string | undefined, env: NodeJS.ProcessEnv): string
   if (fromEnv === undefined || fromEnv.trim() === "")
     return missing("--database-url (or a non-empty DATABASE_URL)");
   return fromEnv;
+}
+
+function copyFormat(text: string | undefined): CopyFormat | undefined {
+  if (text === undefined || text === "binary" || text === "text") return text;
+  throw usage(`--copy-format must be binary or text, got "${text}"`);
 }
 
 function usage(message: string): SalesDbError {

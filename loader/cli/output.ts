@@ -69,6 +69,9 @@ export function guard(
     if (inFlight === 0) for (const resolve of whenIdle.splice(0)) resolve();
   };
   const stream = new Writable({
+    // Strings (the logger's 64 Ki characters of warnings, the report) arrive as strings: checked as they are,
+    // instead of encoded by the stream and decoded back here.
+    decodeStrings: false,
     write(chunk: Buffer | string, _encoding, done) {
       if (failed) return done();
       const original = String(chunk);

@@ -2,78 +2,47 @@
 const ROW_ROOM = 8 * 1024;
 
 /**
- * Gathers COPY text into chunks of about `chunkSize` bytes and hands each full one to `send`. Text comes as strings
- * (a row the encoder built) or as a range of bytes that already is COPY text; consecutive ranges of one buffer are
- * kept as one run and copied out at once (`flushRun`), which must happen before that buffer is reused.
+ * COPY data gathered into buffers of about `chunkSize` bytes, each handed to `send` once full. A sent buffer
+ * belongs to its receiver (the socket may still hold it), so what follows goes into a new one, unless the receiver
+ * is done with it when `send` returns (`reuse`): a new buffer per chunk makes garbage collections more frequent.
  */
-export class CopyChunks {
+export class ChunkedOutput {
   /** The chunk being gathered: `out[0, used)`. */
-  private out: Buffer;
-  private used = 0;
-  /** Bytes added and not copied yet: `run[runStart, runEnd)`. */
-  private run: Buffer | null = null;
-  private runStart = 0;
-  private runEnd = 0;
+  protected out: Buffer;
+  protected used = 0;
+  /** A chunk and one more row of ordinary size. */
+  private readonly capacity: number;
 
   constructor(
-    private readonly chunkSize: number,
+    protected readonly chunkSize: number,
     private readonly send: (bytes: Buffer) => void,
+    private readonly reuse = false,
   ) {
-    // Room for a chunk and one more row of ordinary size; a row that does not fit goes out on its own (`addText`).
-    this.out = Buffer.allocUnsafe(chunkSize + ROW_ROOM);
+    this.capacity = chunkSize + ROW_ROOM;
+    this.out = Buffer.allocUnsafe(this.capacity);
   }
 
-  /** Adds `bytes[start, end)`, extending the run when it continues it. */
-  addBytes(bytes: Buffer, start: number, end: number): void {
-    if (bytes !== this.run || start !== this.runEnd) {
-      this.flushRun();
-      this.run = bytes;
-      this.runStart = start;
-    }
-    this.runEnd = end;
-  }
-
-  addText(text: string): void {
-    this.flushRun();
-    if (this.used + text.length * 3 > this.out.length) {
-      this.emit();
-      // A row longer than a chunk (fields up to the 1 MiB record limit) goes out on its own.
-      if (text.length * 3 > this.out.length) {
-        this.send(Buffer.from(text, "utf8"));
-        return;
-      }
-    }
-    this.used += this.out.write(text, this.used);
-    if (this.used >= this.chunkSize) this.emit();
-  }
-
-  /** Copies the run into the chunk. */
-  flushRun(): void {
-    const run = this.run;
-    if (!run) return;
-    let from = this.runStart;
-    const to = this.runEnd;
-    this.run = null;
-    while (from < to) {
-      const copied = run.copy(this.out, this.used, from, to);
-      from += copied;
-      this.used += copied;
-      if (this.used >= this.chunkSize) this.emit();
-    }
-  }
-
-  /** Sends everything gathered, at the end of the text. */
-  end(): void {
-    this.flushRun();
+  /**
+   * Makes room for `size` more bytes: the chunk is sent first when they would not fit, and a row larger than a
+   * whole buffer (fields up to the 1 MiB record limit) gets a buffer of its own.
+   */
+  protected reserve(size: number): void {
+    if (this.used + size <= this.out.length) return;
     this.emit();
+    if (size > this.out.length) this.replace(Buffer.allocUnsafe(size));
   }
 
-  /** Sends the chunk; its receiver keeps the bytes, so the next rows go into a new buffer. */
-  private emit(): void {
+  /** Sends the chunk; unless `reuse`, its receiver keeps the bytes, and the next rows go into a new buffer. */
+  protected emit(): void {
     if (this.used === 0) return;
     const bytes = this.out.subarray(0, this.used);
-    this.out = Buffer.allocUnsafe(this.out.length);
+    if (!this.reuse || this.out.length !== this.capacity) this.replace(Buffer.allocUnsafe(this.capacity));
     this.used = 0;
     this.send(bytes);
+  }
+
+  /** Starts gathering into `out`; overridden to keep views of the buffer in step. */
+  protected replace(out: Buffer): void {
+    this.out = out;
   }
 }

@@ -2,14 +2,15 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { COMMA, LF, TAB } from "../ascii";
 import { CsvReader } from "../csv/read";
 import { inTableOrder, readHeader, type HeaderLayout } from "../csv/header";
 import { describe, SalesDbError } from "../errors";
-import { emptyByRule, type Reject, type ValidationReport } from "../rules/report";
+import { emptyByRule, type CopyFormat, type Reject, type ValidationReport } from "../rules/report";
 import type { RuleSet } from "../rules/rules-file";
 import { SaleValidator } from "../rules/validate";
-import { CopyChunks } from "./chunks";
-import { encodeCopyRow } from "./text";
+import { rowSink } from "./format";
+import type { RowSink } from "./row-sink";
 import { cut, kept, MAX_KEPT_TOTAL, presentValues } from "../rules/reject-values";
 
 export interface EncoderOptions {
@@ -34,29 +35,34 @@ export interface EncoderOptions {
    * to compare the two paths in tests and benchmarks.
    */
   readonly bytePath?: boolean;
+  /** The COPY format of the output (default text); the report's sha256 is of the rows' COPY text either way. */
+  readonly format?: CopyFormat;
 }
 
 /**
- * CSV bytes in, PostgreSQL COPY text of the valid rows out, in ~64 KiB chunks with the stream's backpressure.
- * Validation runs inline, so the file is read once and memory stays flat whatever its size.
+ * CSV bytes in, PostgreSQL COPY data of the valid rows out (text or binary, see RowSink), in ~64 KiB chunks with
+ * the stream's backpressure. Validation runs inline, so the file is read once and memory stays flat whatever its
+ * size.
  *
  * Most lines of a real file are valid, quote-free and already canonical, and their COPY text is their own bytes
- * with tabs for commas: the reader offers such lines as bytes (`onPlainLine`), and they are copied into the output
- * chunk without building a string. Every other line (a reject, a quoted field, a value to canonicalize) takes the
- * string path: fields, `SaleValidator.check`, `encodeCopyRow`. Both give the same bytes for a line the fast path
- * takes, which the encoder's differential test checks. On the bench's 1M-row file the byte path halves the
- * encoder's CPU: 0.60 s against 1.41 s with every line as strings (`npm run bench:parser`, median of 3).
+ * with tabs for commas: the reader offers such lines as bytes (`onPlainLine`), and they go out without building a
+ * string (as they are in text, their values read on the way in binary). Every other line (a reject, a quoted
+ * field, a value to canonicalize) takes the string path: fields, `SaleValidator.check`, `RowSink.addSale`. Both
+ * give the same bytes for a line the fast path takes, which the encoder's differential test checks. On the bench's
+ * 1M-row file the byte path halves the encoder's CPU: 0.60 s against 1.41 s with every line as strings
+ * (`npm run bench:parser`, median of 3).
  */
 export class SalesEncoder extends Transform {
   private readonly parser: CsvReader;
   private readonly validator: SaleValidator;
+  /** Of the valid rows' COPY text, whatever the format sent. */
   private readonly hash = createHash("sha256");
   private readonly options: EncoderOptions;
   private readonly maxRejects: number;
   private header: HeaderLayout | null = null;
   /** Whether the header lists the table's columns in table order, which the fast path needs. */
   private fastPath = false;
-  private readonly chunks: CopyChunks;
+  private readonly rows: RowSink;
   /** Where the next comma at or after the last line offered is in `commaIn` (-1: none left in it). */
   private commaIn: Buffer | null = null;
   private nextComma = -1;
@@ -73,11 +79,15 @@ export class SalesEncoder extends Transform {
     super();
     this.options = options;
     this.maxRejects = options.maxRejects ?? 10_000;
-    this.chunks = new CopyChunks(options.chunkSize ?? 64 * 1024, (bytes) => {
-      this.hash.update(bytes);
-      this.push(bytes);
-    });
     this.validator = new SaleValidator(options.rules);
+    this.rows = rowSink(
+      options.format ?? "text",
+      options.rules,
+      this.validator,
+      options.chunkSize ?? 64 * 1024,
+      (bytes) => this.push(bytes),
+      this.hash,
+    );
     this.parser = new CsvReader(
       options.file,
       (fields, line, plain) => this.onRecord(fields, line, plain),
@@ -97,7 +107,7 @@ export class SalesEncoder extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.parser.write(chunk);
-      this.chunks.flushRun(); // the reader's buffer, which the run points into, is not kept
+      this.rows.flush(); // the reader's buffer, which added lines point into, is not kept
       this.bytesRead += chunk.length;
       this.options.onProgress?.(this.bytesRead);
       callback();
@@ -115,7 +125,7 @@ export class SalesEncoder extends Transform {
           line: 1,
         });
       }
-      this.chunks.end();
+      this.rows.end();
       this.finished = {
         file: this.options.file,
         valid: this.valid,
@@ -163,13 +173,14 @@ export class SalesEncoder extends Transform {
     }
     this.valid++;
     this.options.onValid?.(line);
-    this.chunks.addText(encodeCopyRow(validator, plain));
+    this.rows.addSale(validator, plain);
   }
 
   /**
    * The fast path: takes a line whose fields are in table order and whose bytes, commas made tabs, are its COPY
    * text; declines (false) anything else, which then comes back as a record. Taken lines are rewritten in place
-   * (the reader's own copy) and added as bytes, so consecutive ones are copied out at once (see CopyChunks).
+   * (the reader's own copy) into their COPY text and added as bytes, so that consecutive ones are copied or hashed
+   * at once (see ByteRuns).
    */
   private onPlainLine(bytes: Buffer, start: number, end: number, line: number): boolean {
     if (!this.fastPath) return false;
@@ -185,13 +196,9 @@ export class SalesEncoder extends Transform {
     if (secondComma === -1) return false;
     bytes[firstComma] = TAB;
     bytes[secondComma] = TAB;
-    if (end < bytes.length) {
-      bytes[end] = NEWLINE; // an LF already, or the CR of a CRLF, whose LF is then left out
-      this.chunks.addBytes(bytes, start, end + 1);
-    } else {
-      this.chunks.addBytes(bytes, start, end); // the file's last line, without a line end
-      this.chunks.addText("\n");
-    }
+    // An LF already, or the CR of a CRLF, whose LF is then left out; none after the file's last line.
+    if (end < bytes.length) bytes[end] = LF;
+    this.rows.addLine(bytes, start, firstComma, end);
     this.valid++;
     this.options.onValid?.(line);
     return true;
@@ -210,10 +217,6 @@ export class SalesEncoder extends Transform {
     this.options.onReject?.(reject);
   }
 }
-
-const COMMA = 0x2c;
-const TAB = 0x09;
-const NEWLINE = 0x0a;
 
 /**
  * Converts an error of reading `file` into a SalesDbError; passes others through (a socket error of the COPY

@@ -11,6 +11,7 @@ import {
   splitPlain,
   validUtf8Length,
 } from "./bytes";
+import { simpleRecord } from "./simple-record";
 
 /**
  * Receives each record's fields and the line it starts on (the header is line 1). `plain` promises that no field
@@ -22,7 +23,8 @@ export type RecordHandler = (fields: string[], line: number, plain: boolean) => 
  * Offered each quote-free line that holds no tab, backslash or CR, as bytes ([start, end) of `bytes`, without its
  * line end), before it is decoded: returns true when it took the line, false to receive its fields as a record.
  * `bytes` is the reader's own copy: a handler that takes the line may rewrite [start, end], its line end included
- * (the reader reads none of it again). This lets a consumer handle the common line without building strings.
+ * (the reader reads none of it again). This lets a consumer handle the common line without building strings. The
+ * reader reuses that memory for the next chunk: `bytes` is valid until `write` or `end` returns.
  */
 export type PlainLineHandler = (bytes: Buffer, start: number, end: number, line: number) => boolean;
 
@@ -32,9 +34,10 @@ const TAB = 0x09;
 const BACKSLASH = 0x5c;
 
 /**
- * Streams CSV bytes to records. csv-parse owns CSV syntax: every record that holds a quote, and every line too long
- * for the fast path, is parsed by it, and its errors keep their distinctions (see CSV_PARSE_CODES). What this class
- * still does, and why:
+ * Streams CSV bytes to records. csv-parse owns CSV syntax: every record that holds a quote and is not of the simple
+ * kind (one line, each field unquoted or wholly quoted; see simpleRecord, held to csv-parse's answers by the
+ * differential test), and every line too long for the fast path, is parsed by it, and its errors keep their
+ * distinctions (see CSV_PARSE_CODES). What this class still does, and why:
  * - A fast path for quote-free lines, which are a split on commas and nothing more. It exists for speed: on the
  *   bench's 1M-row file (5% invalid rows, 1% quoted), csv-parse alone takes 2.29 s of CPU and this reader, handing
  *   every record on as strings, 0.58 s (`npm run bench:parser`, median of 3, Node 20, shared 2-core machine).
@@ -47,8 +50,8 @@ const BACKSLASH = 0x5c;
  *   quotes twice. Lines here count LFs, as editors, grep -n and sed do.
  * - A bound on the bytes of one unfinished record (4 × max_record_size): csv-parse's count covers field content
  *   only, not quotes and commas, and the bytes must be held until the record ends.
- * Records that hold a quote are handed to csv-parse in one batch per chunk, as one csv-parse call costs about 20 µs
- * of setup.
+ * Records that hold a quote and are not simple are handed to csv-parse in one batch per chunk, as one csv-parse call
+ * costs about 20 µs of setup.
  */
 export class CsvReader {
   /** Bytes of the record that is not complete yet (from a line's start). */
@@ -60,6 +63,8 @@ export class CsvReader {
   private line = 1;
   private readonly options: Options;
   private readonly maxPending: number;
+  /** The memory each chunk is copied into, reused: a new buffer per chunk made garbage collections frequent. */
+  private scratch: Buffer = EMPTY;
 
   constructor(
     private readonly file: string,
@@ -74,7 +79,13 @@ export class CsvReader {
 
   write(chunk: Uint8Array): void {
     // Always a copy (a memcpy, cheap next to the rest), so that handlers may rewrite it (see PlainLineHandler).
-    this.consume(Buffer.concat([this.pending, chunk]), false);
+    const length = this.pending.length + chunk.length;
+    if (this.scratch.length < length)
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * this.scratch.length));
+    this.pending.copy(this.scratch, 0);
+    this.scratch.set(chunk, this.pending.length);
+    // A view of its own per chunk: consumers may tell chunks apart by identity.
+    this.consume(this.scratch.subarray(0, length), false);
   }
 
   /** Flushes the last record; throws if the file ends inside a quoted field or a character. */
@@ -193,15 +204,33 @@ export class CsvReader {
     throw this.encodingError(cut ? "invalid UTF-8 at the end of the file" : "invalid UTF-8", lineAt(valid));
   }
 
-  /** The fields of each segment, from one csv-parse call; null when that call fails (the walk then finds where). */
+  /**
+   * The fields of each segment: a simple record's at once (see simpleRecord), the others' from one csv-parse call;
+   * null when that call fails (the walk then finds where).
+   */
   private parseBatch(bytes: Buffer, segments: readonly number[]): string[][] | null {
+    const records: string[][] = [];
     const parts: string[] = [];
-    for (let i = 0; i < segments.length; i += 2)
-      parts.push(bytes.toString("utf8", segments[i], segments[i + 1]));
+    const partOf: number[] = [];
+    for (let i = 0; i < segments.length; i += 2) {
+      const start = segments[i] as number;
+      const end = segments[i + 1] as number;
+      const text = bytes.toString("utf8", start, end);
+      // A record that may be too long is left to csv-parse, whose limit counts bytes of field content.
+      const fields = end - start <= this.maxRecordSize ? simpleRecord(text) : null;
+      if (fields === null) {
+        partOf.push(records.length);
+        parts.push(text);
+      }
+      records.push(fields ?? []);
+    }
+    if (parts.length === 0) return records;
     try {
-      const records = parse(parts.join(""), this.options) as string[][];
+      const parsed = parse(parts.join(""), this.options) as string[][];
       // Each segment is one record; anything else would misplace fields, so let the walk parse them one by one.
-      return records.length === parts.length ? records : null;
+      if (parsed.length !== parts.length) return null;
+      partOf.forEach((at, i) => (records[at] = parsed[i] as string[]));
+      return records;
     } catch {
       return null;
     }

@@ -1,4 +1,4 @@
-import { Client } from "pg";
+import { Client } from "./pg";
 import { describeTarget, parseConnectionString, redact, secretsOf } from "./connection-string";
 import { describe, SalesDbError } from "../errors";
 import { silentLogger, type Logger } from "../log";

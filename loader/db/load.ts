@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Client } from "pg";
@@ -24,14 +24,17 @@ import { openInput, type Input } from "../input/input";
 import { lockLoads, lockTable } from "./locks";
 import { refuseEmpty, refuseForeign, type Overrides } from "./refusals";
 import { recordedReport, rulesFingerprint, sameInput } from "./reload";
-import { checkRejectedShare, type LoadReport, type ValidationReport } from "../rules/report";
+import { checkRejectedShare, type CopyFormat, type LoadReport, type ValidationReport } from "../rules/report";
 import type { RuleSet } from "../rules/rules-file";
 import { SalesEncoder, type EncoderOptions } from "../copy/sales-stream";
+import { chooseCopyFormat, copyOptions } from "../copy/format";
 import { STAGING_PREFIX, tableName } from "./table-name";
 import { lockTimeoutMs } from "./lock-timeout";
 import { inTransaction, type Outcome, type TableOptions } from "./transaction";
 
-export interface LoadOptions extends EncoderOptions, TableOptions, Overrides {
+export interface LoadOptions extends Omit<EncoderOptions, "format">, TableOptions, Overrides {
+  /** The COPY format to send the rows in. Default: binary, when every column type has an exact binary form. */
+  readonly copyFormat?: CopyFormat;
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
   readonly maxRejectedShare?: number;
   /**
@@ -96,7 +99,7 @@ async function load(
   if (unchanged) return unchanged;
 
   const staged = await stage(context);
-  const { validation } = staged;
+  const { validation, copyFormat } = staged;
   const identity = {
     owner: options.owner ?? null,
     fileSha256: staged.fileSha256,
@@ -120,6 +123,7 @@ async function load(
     return report(options, {
       ...validation,
       table: table.display,
+      copyFormat,
       loaded: 0,
       changed: false,
       validated: true,
@@ -144,6 +148,7 @@ async function load(
   return report(options, {
     ...validation,
     table: table.display,
+    copyFormat,
     loaded: validation.valid,
     changed: true,
     validated: true,
@@ -181,32 +186,48 @@ async function reloadUnchanged(
 }
 
 /** The valid rows streamed into a fresh staging table (no lock held), checked against the gate and the server's count. */
-async function stage(
-  context: LoadContext,
-): Promise<{ table: string; validation: ValidationReport; fileSha256: string | null }> {
+async function stage(context: LoadContext): Promise<{
+  table: string;
+  validation: ValidationReport;
+  fileSha256: string | null;
+  copyFormat: CopyFormat;
+}> {
   const { client, table, input, options } = context;
   const staged = `${quoteIdentifier(table.schema)}.${quoteIdentifier(STAGING_PREFIX + randomBytes(8).toString("hex"))}`;
   await client.query(`CREATE TABLE ${staged} (${columnDefinitions(options.rules)})`);
+  const { format, reason } = chooseCopyFormat(options.rules, options.copyFormat);
   options.logger?.info(`Validating ${options.file} and streaming valid rows into ${table.display}`);
+  options.logger?.debug(`COPY format ${format}: ${reason}`);
   const lines = new CopyLines(); // the CSV line of each row sent, for a row the database refuses
-  const encoder = new SalesEncoder({ ...options, onValid: both(options.onValid, lines.add) });
-  const fileHash = createHash("sha256");
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      fileHash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (FREEZE)`));
+  const encoder = new SalesEncoder({ ...options, format, onValid: both(options.onValid, lines.add) });
+  const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (${copyOptions(format)})`));
+  // The file's own hash (for a later unchanged reload): from the child hashing it ahead, else of the bytes read.
+  const fileHash = input.regular && !input.hashedAhead ? createHash("sha256") : null;
   try {
-    await pipeline(input.stream(), tap, encoder, copy);
+    if (!fileHash) await pipeline(input.stream(), encoder, copy);
+    else await pipeline(input.stream(), hashing(fileHash), encoder, copy);
   } catch (error) {
     throw copyError(input.readError(error), lines, options);
   }
   const validation = encoder.report;
   checkCopiedRows(copy.rowCount, validation.valid, options.file);
   checkRejectedShare(validation, options.maxRejectedShare);
-  return { table: staged, validation, fileSha256: input.regular ? fileHash.digest("hex") : null };
+  return {
+    table: staged,
+    validation,
+    fileSha256: fileHash ? fileHash.digest("hex") : input.hashedAhead ? await input.sha256OfStreamed() : null,
+    copyFormat: format,
+  };
+}
+
+/** A stream that passes its chunks on, hashing them. */
+function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
 }
 
 /** A callback that calls `first` (when given) and `second`. */

@@ -44,6 +44,7 @@ export function recordedReport(
     rejectsOmitted: summary.rejected,
     sha256: state.recorded?.sha256 ?? "",
     table: table.display,
+    copyFormat: null,
     loaded: 0,
     changed: false,
     validated: false,

@@ -18,6 +18,13 @@ export interface Input {
   stream(): NodeJS.ReadableStream;
   /** sha256 of the input's bytes (regular files only). */
   sha256(): Promise<string>;
+  /** Whether a child process hashes this very file (see hash-ahead.ts): a reader of the stream need not. */
+  readonly hashedAhead: boolean;
+  /**
+   * After a stream of a file hashed ahead has been read: sha256 of the bytes it gave, which are the file's as long
+   * as the file is unchanged since it was opened (same size and modification time); null when it changed.
+   */
+  sha256OfStreamed(): Promise<string | null>;
   /** A one-line file error for an error this input's streams raised; anything else unchanged. */
   readError(error: unknown): unknown;
   close(): Promise<void>;
@@ -28,7 +35,7 @@ const HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * Opens `file`. `ahead`: a hash of the same path already under way (see hash-ahead.ts), used if it is of the very
- * file opened here, and stopped once the file is streamed.
+ * file opened here (also for the bytes a full load streams), and stopped when the input is closed.
  */
 export async function openInput(file: string, what = "CSV file", ahead?: AheadHash | null): Promise<Input> {
   let handle: FileHandle;
@@ -61,22 +68,27 @@ export async function openInput(file: string, what = "CSV file", ahead?: AheadHa
       });
       return input.on("error", (error) => readErrors.add(error));
     };
+    const sha256 = async () => {
+      try {
+        const found = regular ? await ahead?.answer : null;
+        if (found && sameFile(found, stats)) return found.sha256;
+        return await sha256OfHandle(handle);
+      } catch (error) {
+        throw unreadable(file, what, error);
+      }
+    };
     return {
       file,
       regular,
       size: stats.size,
-      stream: () => {
-        ahead?.stop(); // the bytes are read here now, and whoever reads them hashes them as they pass
-        return openStream();
-      },
-      async sha256() {
-        try {
-          const found = regular ? await ahead?.answer : null;
-          if (found && sameFile(found, stats)) return found.sha256;
-          return await sha256OfHandle(handle);
-        } catch (error) {
-          throw unreadable(file, what, error);
-        }
+      // The child goes on while the file is streamed: it hashes on the other core, mostly while this process still
+      // loads its modules and connects, instead of the stream's reader hashing every chunk as it passes.
+      stream: openStream,
+      sha256,
+      hashedAhead: regular && ahead !== null && ahead !== undefined,
+      async sha256OfStreamed() {
+        const now = await handle.stat().catch(() => null);
+        return now && now.size === stats.size && now.mtimeMs === stats.mtimeMs ? sha256() : null;
       },
       readError: (error) =>
         error instanceof Object && readErrors.has(error) ? unreadable(file, what, error) : error,

@@ -1,4 +1,6 @@
 import { priceFitter, type PriceFits } from "./price-range";
+import { COMMA, DOT, MINUS, NINE, PLUS, ZERO } from "../ascii";
+import { POW10 } from "./powers-of-ten";
 import type { Column, RuleSet } from "./rules-file";
 
 /** Rule ids, in the order a row's broken rules are reported. `column_count` flags a ragged row. */
@@ -27,13 +29,6 @@ export interface ValidSale {
 
 export type Validation =
   { readonly ok: true; readonly sale: ValidSale } | { readonly ok: false; readonly broken: RuleId[] };
-
-const PLUS = 0x2b;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const COMMA = 0x2c;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** The scanned shape of a decimal literal; `value` is NaN when the text is not one. */
 interface Decimal {
@@ -76,7 +71,7 @@ function scanDecimal(text: string, out: Decimal, allowFraction: boolean): void {
     return;
   }
   out.decimals = decimals < 0 ? 0 : decimals;
-  const magnitude = digits <= 15 ? mantissa / 10 ** out.decimals : Math.abs(Number(text));
+  const magnitude = digits <= 15 ? mantissa / (POW10[out.decimals] as number) : Math.abs(Number(text));
   out.value = negative ? -magnitude : magnitude;
 }
 
@@ -116,6 +111,11 @@ export class SaleValidator {
   private readonly scan: Decimal = { value: 0, decimals: 0 };
   /** `productPrefix` as UTF-8, for `acceptsAsIs`. */
   private readonly prefixBytes: Buffer;
+  /** The price (digits / 10^decimals) and quantity of the line `acceptsAsIs` last accepted, as it read them. */
+  acceptedPriceDigits = 0;
+  acceptedPriceDecimals = 0;
+  acceptedPriceNegative = false;
+  acceptedQuantity = 0;
 
   constructor(rules: RuleSet) {
     this.requireProduct = rules.requiredFields.includes("product");
@@ -136,6 +136,7 @@ export class SaleValidator {
    * tabs, are its COPY text), else -1, meaning "not sure": `check` then decides. Only the common shape is accepted
    * (no surrounding spaces, no sign but a minus on the price, no leading zero on the quantity, no empty field, at
    * most 15 digits), where this agrees with `check`; the encoder's differential test holds the two together.
+   * An accepted line's values are left in `accepted*`, for a binary COPY.
    */
   acceptsAsIs(bytes: Buffer, start: number, firstComma: number, end: number): number {
     // A product trim() would change starts or ends with a space, or with a non-ASCII byte (U+00A0, U+3000...).
@@ -165,7 +166,7 @@ export class SaleValidator {
     }
     const secondComma = i;
     if (bytes[secondComma] !== COMMA || secondComma >= end || digits === 0 || digits > 15) return -1;
-    const magnitude = decimals > 0 ? mantissa / 10 ** decimals : mantissa;
+    const magnitude = decimals > 0 ? mantissa / (POW10[decimals] as number) : mantissa;
     if ((negative ? -magnitude : magnitude) < this.minPrice || decimals > this.maxDecimals) return -1;
 
     const digitsOfQuantity = end - secondComma - 1;
@@ -177,7 +178,12 @@ export class SaleValidator {
       if (c < ZERO || c > NINE) return -1; // a third comma included
       quantity = quantity * 10 + (c - ZERO);
     }
-    return quantity <= this.maxQuantity ? secondComma : -1;
+    if (quantity > this.maxQuantity) return -1;
+    this.acceptedPriceDigits = mantissa;
+    this.acceptedPriceDecimals = decimals > 0 ? decimals : 0;
+    this.acceptedPriceNegative = negative;
+    this.acceptedQuantity = quantity;
+    return secondComma;
   }
 
   check(rawProduct: string, rawPrice: string, rawQuantity: string): RuleId[] | null {

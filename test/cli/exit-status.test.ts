@@ -58,6 +58,7 @@ describe("sales-db exit statuses", () => {
       ["--wait-timeout", "99999999999"],
       ["--table", "sales_db_seeds"],
       ["--table", "pg_temp.x"],
+      ["--copy-format", "csv"],
     ] as const) {
       const run = await cli(loadSample(NO_SERVER, option, value));
       expectOneLineError(run, 2, /^sales-db: .*\(see sales-db --help\)$|reserved|system schema/);

@@ -22,6 +22,20 @@ describe("sales-db load (real PostgreSQL)", () => {
     expect(await salesCount(db)).to.equal(3);
   });
 
+  it("says which COPY format carried the rows, in --json and at -v: binary, text when asked, none when nothing was read", async () => {
+    const formatOf = async (...extra: string[]) => {
+      const run = await cli(loadSample(db.url, "--json", "-v", ...extra));
+      expect(run.code, run.stderr).to.equal(0);
+      const logged = /- DEBUG - COPY format (\w+): /.exec(run.stderr)?.[1] ?? null;
+      return { json: (JSON.parse(run.stdout) as { copyFormat: unknown }).copyFormat, logged };
+    };
+    expect(await formatOf()).to.deep.equal({ json: "binary", logged: "binary" });
+    expect(await formatOf()).to.deep.equal({ json: null, logged: null }); // the file last loaded: no COPY
+    await db.query("DELETE FROM sales WHERE price < 30");
+    expect(await formatOf("--copy-format", "text")).to.deep.equal({ json: "text", logged: "text" });
+    expect(await salesCount(db)).to.equal(3);
+  });
+
   it("a committed load stays a success when its report cannot be written (a full disk under stdout)", async () => {
     const full = openSync("/dev/full", "w");
     try {

@@ -5,13 +5,15 @@ import { seededRandom } from "../../../bench/random";
 import { parseRules, type RuleSet } from "../../../loader/rules/rules-file";
 import { SalesEncoder } from "../../../loader/copy/sales-stream";
 import { SaleValidator } from "../../../loader/rules/validate";
+import type { CopyFormat } from "../../../loader/rules/report";
+import { chooseCopyFormat } from "../../../loader/copy/format";
 
 /**
  * Differential test of the encoder's byte path: lines the fast path takes (`SaleValidator.acceptsAsIs`, copied as
  * bytes) must come out exactly as the string path (`check`, `encodeCopyRow`) would write them, and every line it
  * declines must still be judged by the string path. The same random files, cut into random chunks, run through an
- * encoder with the byte path and one without; COPY bytes and reports must be identical. Seeded: ENCODER_DIFF_SEED=<n>
- * reruns a failing seed.
+ * encoder with the byte path and one without, in COPY text or binary; COPY bytes and reports must be identical.
+ * Seeded: ENCODER_DIFF_SEED=<n> reruns a failing seed.
  */
 const SEED = Number(process.env.ENCODER_DIFF_SEED ?? 20261203);
 
@@ -80,10 +82,12 @@ const QUANTITIES = [
 ];
 const RULES = [
   "min_price: 10.0\nmax_quantity: 100\nrequired_fields: [product, price, quantity]\nproduct_prefix: Halal\nmax_decimals: 2\n",
-  'min_price: -20\nmax_quantity: 2147483647\nrequired_fields: [product]\nproduct_prefix: ""\nmax_decimals: 3\n',
+  'min_price: -20\nmax_quantity: 2147483647\nrequired_fields: [product]\nproduct_prefix: ""\nmax_decimals: 3\n' +
+    "column_types: {price: double precision}\n",
   "min_price: 0\nmax_quantity: 99999\nrequired_fields: []\nproduct_prefix: Halal T\nmax_decimals: 0\n" +
     "column_types: {price: NUMERIC, quantity: BIGINT}\n",
 ];
+const FORMATS: readonly CopyFormat[] = ["text", "binary"];
 const HEADERS = [
   "product,price,quantity",
   "product,price,quantity",
@@ -108,7 +112,7 @@ function randomFile(rnd: Random): Buffer {
   return Buffer.from(text, "utf8");
 }
 
-async function encode(input: Buffer, cuts: number[], rules: RuleSet, bytePath: boolean) {
+async function encode(input: Buffer, cuts: number[], rules: RuleSet, bytePath: boolean, format: CopyFormat) {
   const chunks: Buffer[] = [];
   const pieces: Buffer[] = [];
   let start = 0;
@@ -116,7 +120,7 @@ async function encode(input: Buffer, cuts: number[], rules: RuleSet, bytePath: b
     pieces.push(Buffer.from(input.subarray(start, cut)));
     start = cut;
   }
-  const encoder = new SalesEncoder({ file: "t.csv", rules, bytePath, chunkSize: 64 });
+  const encoder = new SalesEncoder({ file: "t.csv", rules, bytePath, chunkSize: 64, format });
   await pipeline(
     Readable.from(pieces),
     encoder,
@@ -128,7 +132,7 @@ async function encode(input: Buffer, cuts: number[], rules: RuleSet, bytePath: b
 describe("encoder: byte path against string path", function () {
   this.timeout(120_000);
 
-  it(`random files under three rule sets, chunked at random: same COPY bytes and report (seed ${SEED})`, async () => {
+  it(`random files under three rule sets (every column type), chunked at random, text or binary: same COPY bytes and report (seed ${SEED})`, async () => {
     const rnd = seededRandom(SEED);
     const rules = RULES.map((text) => parseRules(text));
     // Counts the lines the byte path took, so the test can tell that it was exercised, not skipped.
@@ -144,18 +148,19 @@ describe("encoder: byte path against string path", function () {
       for (let n = 0; n < 1500; n++) {
         const input = randomFile(rnd);
         const ruleSet = pick(rnd, rules);
+        const { format } = chooseCopyFormat(ruleSet, pick(rnd, FORMATS)); // NUMERIC goes as text
         const cuts: number[] = [];
         for (let at = 1 + Math.floor(rnd() * 40); at < input.length; at += 1 + Math.floor(rnd() * 40))
           cuts.push(at);
         let expected: Awaited<ReturnType<typeof encode>> | Error;
         let got: Awaited<ReturnType<typeof encode>> | Error;
-        expected = await encode(input, [], ruleSet, false).catch((error: Error) => error);
-        got = await encode(input, cuts, ruleSet, true).catch((error: Error) => error);
+        expected = await encode(input, [], ruleSet, false, format).catch((error: Error) => error);
+        got = await encode(input, cuts, ruleSet, true, format).catch((error: Error) => error);
         if (expected instanceof Error) expected = new Error(expected.message);
         if (got instanceof Error) got = new Error(got.message);
         lines += input.toString().split("\n").length - 1;
         if (JSON.stringify(got) !== JSON.stringify(expected) || String(got) !== String(expected)) {
-          const where = `case ${n}: ${JSON.stringify(input.toString())} cut at [${cuts.join(",")}]`;
+          const where = `case ${n} (${format}): ${JSON.stringify(input.toString())} cut at [${cuts.join(",")}]`;
           expect(got, where).to.deep.equal(expected);
         }
       }

@@ -29,6 +29,30 @@ describe("load (real PostgreSQL)", () => {
     ]);
   });
 
+  it("loads the same rows, bit for bit, in COPY binary (the default) and in COPY text, with the same sha256", async () => {
+    const file = await t.files.write(
+      "formats.csv",
+      csv(
+        "Halal A,0.1,1",
+        '"Halal B, tab\there",-0.00,2',
+        "Halal C,16777217.000000001,3",
+        "Halal D, 024.50 ,4",
+      ),
+    );
+    const rows = () =>
+      t.db.query("SELECT product, float4send(price) AS price, quantity FROM sales ORDER BY product");
+    const rules = { ...t.rules, minPrice: -1, maxDecimals: 9 };
+    const binary = await t.load(file, { rules });
+    const stored = await rows();
+    await t.db.query("DELETE FROM sales"); // a hand edit: the next load must COPY again
+    const text = await t.load(file, { rules, copyFormat: "text" });
+    expect([binary.copyFormat, text.copyFormat]).to.deep.equal(["binary", "text"]);
+    expect(text.sha256).to.equal(binary.sha256);
+    expect(await rows())
+      .to.deep.equal(stored)
+      .and.to.have.length(4);
+  });
+
   it("stores as many rows as the encoder counted valid (the COPY row-count check passes on a real load)", async () => {
     const file = await t.files.write("count.csv", `${validRows(2_500)}Bad,1,1\n`);
     expect(await t.load(file)).to.include({ valid: 2_500, rejected: 1, loaded: 2_500 });

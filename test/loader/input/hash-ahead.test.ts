@@ -75,4 +75,23 @@ describe("hash ahead (a child process)", () => {
       await same.close();
     }
   });
+
+  it("vouches for the bytes a stream read only while the file is unchanged since it was opened", async () => {
+    const bytes = randomBytes(1 << 20);
+    const file = await scratchDir().write("d.bin", bytes);
+    const streamedThrough = async (edit?: () => void) => {
+      const input = await openInput(file, "CSV file", hashAhead(file));
+      try {
+        expect(input.hashedAhead).to.equal(true);
+        for await (const chunk of input.stream()) void chunk;
+        edit?.();
+        return await input.sha256OfStreamed();
+      } finally {
+        await input.close();
+      }
+    };
+    expect(await streamedThrough()).to.equal(sha256(bytes));
+    // Appended to while (or after) it was read: the bytes read are not the file's any more.
+    expect(await streamedThrough(() => writeFileSync(file, "more", { flag: "a" }))).to.equal(null);
+  });
 });
