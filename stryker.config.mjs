@@ -17,7 +17,7 @@ import { fileURLToPath, URL } from "node:url";
  */
 /** The in-process tests of what is never printed: the password's sources, redaction and the output guard. */
 const REDACTION_TESTS = [
-  "test/loader/db/connection-string.test.ts",
+  "test/loader/db/connection/connection-string.test.ts",
   "test/loader/cli/main.test.ts",
   "test/loader/cli/secrets.test.ts",
   "test/loader/cli/one-line.test.ts",
@@ -27,8 +27,12 @@ const REDACTION_TESTS = [
 export const MODULES = {
   "connection-strings": {
     // connection-string.ts whole; of cli/output.ts the output guard: secretsFromArgs, guard, readerGone, oneLineWarnings.
-    mutate: ["loader/db/connection-string.ts", "loader/cli/output.ts:30-123"],
-    tests: [...REDACTION_TESTS, "test/loader/db/connect.test.ts", "test/loader/db/connect.pg.test.ts"],
+    mutate: ["loader/db/connection/connection-string.ts", "loader/cli/output.ts:30-123"],
+    tests: [
+      ...REDACTION_TESTS,
+      "test/loader/db/connection/connect.test.ts",
+      "test/loader/db/connection/connect.pg.test.ts",
+    ],
     cliTests: [
       "test/cli/connection-strings.test.ts",
       "test/cli/output-failures.test.ts",
@@ -41,7 +45,7 @@ export const MODULES = {
   // enough to run on every change to redaction (`npm run test:mutation -- redaction`).
   redaction: {
     // secretsOf and redact; of cli/output.ts the output guard.
-    mutate: ["loader/db/connection-string.ts:143-181", "loader/cli/output.ts:30-123"],
+    mutate: ["loader/db/connection/connection-string.ts:143-181", "loader/cli/output.ts:30-123"],
     tests: REDACTION_TESTS,
     cliTests: [],
   },

@@ -2,7 +2,7 @@
 // with a Job in the cluster, then bind sales-db's bookkeeping to the tables the restore recreated.
 import type * as pulumi from "@pulumi/pulumi";
 import { adoptRestored } from "../../loader/db/bookkeeping";
-import { connectWithRetry } from "../../loader/db/connect";
+import { connectWithRetry } from "../../loader/db/connection/connect";
 import { withDatabase } from "../database/connect";
 import type { DatabaseAccess } from "../database/target";
 import { runJobFromCronJob } from "../kube/job";

@@ -2,7 +2,7 @@
 // database's role to the stack's password, from whichever password the stack knows it has now.
 import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
-import { connectWithRetry } from "../../loader/db/connect";
+import { connectWithRetry } from "../../loader/db/connection/connect";
 import { passwordUnlessGone, withDatabase } from "../database/connect";
 import type { DatabaseAccess } from "../database/target";
 import { scramSecret } from "./scram";

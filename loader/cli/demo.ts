@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectWithRetry } from "../db/connect";
+import { connectWithRetry } from "../db/connection/connect";
 import { startEmbeddedPostgres } from "../embedded/server";
 import { SalesDbError } from "../errors";
 import { loadSales } from "../db/load";

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { redact, secretsOf } from "../db/connection-string";
+import { redact, secretsOf } from "../db/connection/connection-string";
 import { oneLine, oneLinePerEntry, printable } from "../errors";
 import { describeReject, summarize, type LoadReport, type ValidationReport } from "../rules/report";
 

@@ -1,4 +1,4 @@
-import { redact } from "../db/connection-string";
+import { redact } from "../db/connection/connection-string";
 import { printable } from "../errors";
 import type { LoadReport, Reject, ValidationReport } from "../rules/report";
 

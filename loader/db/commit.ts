@@ -1,6 +1,12 @@
 import type { Client } from "pg";
 import type { Target } from "./bookkeeping";
-import { closeClient, connectionLoss, connectWithRetry, destroySocket, type ConnectOptions } from "./connect";
+import {
+  closeClient,
+  connectionLoss,
+  connectWithRetry,
+  destroySocket,
+  type ConnectOptions,
+} from "./connection/connect";
 import { SalesDbError } from "../errors";
 
 /** The bounds of a COMMIT (a TableOptions subset: this module sits below transaction.ts). */

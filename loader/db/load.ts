@@ -17,7 +17,7 @@ import {
   type Target,
   type TableState,
 } from "./bookkeeping";
-import type { ConnectOptions } from "./connect";
+import type { ConnectOptions } from "./connection/connect";
 import { checkCopiedRows, copyError } from "../copy/outcome";
 import { CopyLines } from "../copy/line-index";
 import { openInput, type Input } from "../input/input";

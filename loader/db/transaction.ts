@@ -1,6 +1,6 @@
 import type { Client } from "pg";
 import { PINNED_SEARCH_PATH, target, type Target } from "./bookkeeping";
-import { closeClient, connectionLoss, connectWithRetry, type ConnectOptions } from "./connect";
+import { closeClient, connectionLoss, connectWithRetry, type ConnectOptions } from "./connection/connect";
 import { commitWithin } from "./commit";
 import { SalesDbError } from "../errors";
 import { lockTimeoutMs } from "./lock-timeout";

@@ -4,7 +4,7 @@ import { runJobFromCronJob, type JobFromCronJob } from "../../../infra/kube/job"
 import { POD_SECURITY } from "../../../infra/postgres/chart";
 import { checkImageStarts } from "../../../infra/postgres/preflight/image-check";
 import { SalesDbError } from "../../../loader/errors";
-import { writeKubeconfig } from "../../support/fake-kube-api";
+import { writeKubeconfig } from "../../support/stand-ins/kube-api";
 import { scratch } from "../../support/files";
 
 /** What the stand-in batch API shows of the Job it was asked to create, poll after poll. */

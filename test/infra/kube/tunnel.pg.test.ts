@@ -10,7 +10,7 @@ import { freePort } from "../../../loader/embedded/server";
 import { loadSales } from "../../../loader/db/load";
 import { loadRules } from "../../../loader/rules/rules-file";
 import { scratch, validRows } from "../../support/files";
-import { startFakeKubeApi, type FakeKubeApi } from "../../support/fake-kube-api";
+import { startFakeKubeApi, type FakeKubeApi } from "../../support/stand-ins/kube-api";
 import { createTestDatabase, type TestDatabase } from "../../support/postgres";
 import { waitFor } from "../../support/wait";
 

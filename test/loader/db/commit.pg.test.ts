@@ -4,7 +4,7 @@ import { rejectsWith } from "../../support/errors";
 import { csv, SAMPLE_CSV } from "../../support/files";
 import { loadFixture, loaderSessions } from "../../support/loading";
 import { standbyMissing, waitingForStandby } from "../../support/postgres";
-import { tcpProxy } from "../../support/tcp-proxy";
+import { tcpProxy } from "../../support/stand-ins/tcp-proxy";
 import { waitFor } from "../../support/wait";
 
 describe("load: a bounded COMMIT, and its outcome told (real PostgreSQL)", () => {

@@ -31,7 +31,7 @@ describe("database errors named by their cause", () => {
   for (const [code, said] of [
     ["25P04", "transaction_timeout"],
     ["57P05", "idle_session_timeout"],
-    ["57P01", "pg_terminate_backend"],
+    ["57P01", "the server ended the session"],
     ["57P02", "restarted"],
   ] as const) {
     it(`SQLSTATE ${code} says ${said}`, () => {

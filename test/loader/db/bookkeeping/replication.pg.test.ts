@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { SAMPLE_CSV } from "../../support/files";
-import { loadFixture } from "../../support/loading";
-import { createTestDatabase, testServerUrl, type TestDatabase } from "../../support/postgres";
-import { waitFor } from "../../support/wait";
+import { SAMPLE_CSV } from "../../../support/files";
+import { loadFixture } from "../../../support/loading";
+import { createTestDatabase, testServerUrl, type TestDatabase } from "../../../support/postgres";
+import { waitFor } from "../../../support/wait";
 
 /** libpq's key=value string for `db` on the test server, for a subscription (which takes no URL). */
 function conninfo(db: TestDatabase): string {

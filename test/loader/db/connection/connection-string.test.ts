@@ -4,8 +4,8 @@ import {
   parseConnectionString,
   redact,
   secretsOf,
-} from "../../../loader/db/connection-string";
-import { throwsWith } from "../../support/errors";
+} from "../../../../loader/db/connection/connection-string";
+import { throwsWith } from "../../../support/errors";
 
 describe("connection strings", () => {
   it("describes a target without its password", () => {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { adoptRestored } from "../../../loader/db/bookkeeping";
-import { inspectTable } from "../../../loader/db/load";
-import { SAMPLE_CSV } from "../../support/files";
-import { loadFixture } from "../../support/loading";
-import type { TestDatabase } from "../../support/postgres";
+import { adoptRestored } from "../../../../loader/db/bookkeeping";
+import { inspectTable } from "../../../../loader/db/load";
+import { SAMPLE_CSV } from "../../../support/files";
+import { loadFixture } from "../../../support/loading";
+import type { TestDatabase } from "../../../support/postgres";
 
 /**
  * What pg_restore --clean of a dump does to a loaded table and its bookkeeping (no pg_restore of the server's

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseConnectionString, secretsOf } from "../../../loader/db/connection-string";
-import { throwsWith } from "../../support/errors";
-import { scratchFiles } from "../../support/files";
+import { parseConnectionString, secretsOf } from "../../../../loader/db/connection/connection-string";
+import { throwsWith } from "../../../support/errors";
+import { scratchFiles } from "../../../support/files";
 
 describe("connection services (pg_service.conf), as libpq reads them", () => {
   const files = scratchFiles();

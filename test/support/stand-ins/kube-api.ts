@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { scratch } from "./files";
+import { scratch } from "../files";
 
 /**
  * A stand-in for the Kubernetes API server, just enough for the seeder's tunnel: `GET` of one pod, of its

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { printable, SalesDbError } from "../errors";
+import { printable, SalesDbError } from "../../errors";
 
 /**
  * Where libpq looks for pg_service.conf when PGSYSCONFDIR is not set: its build's sysconfdir, which for the libpq of

@@ -1,6 +1,6 @@
 import type { ClientConfig } from "pg";
 import { parse } from "pg-connection-string";
-import { firstLine, SalesDbError } from "../errors";
+import { firstLine, SalesDbError } from "../../errors";
 import { serviceSettings } from "./service-file";
 
 const USAGE_HINT =

@@ -1,7 +1,7 @@
 import { Client } from "./pg";
 import { describeTarget, parseConnectionString, redact, secretsOf } from "./connection-string";
-import { describe, SalesDbError } from "../errors";
-import { silentLogger, type Logger } from "../log";
+import { describe, SalesDbError } from "../../errors";
+import { silentLogger, type Logger } from "../../log";
 
 export interface ConnectOptions {
   /** A libpq connection string: `postgresql://user:password@host:port/db?sslmode=…` or `host=… dbname=…`. */

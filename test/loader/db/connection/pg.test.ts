@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 
 describe("pg, as the loader loads it", () => {
   it("does not load Node's fetch (undici) on the way, and leaves no navigator of its own behind", () => {
-    const connect = JSON.stringify(resolve("dist/loader/db/connect.js"));
+    const connect = JSON.stringify(resolve("dist/loader/db/connection/connect.js"));
     const probe = `require(${connect});
       const undici = process.moduleLoadList.some((name) => name.includes("undici"));
       process.stdout.write(JSON.stringify({ undici, navigator: typeof navigator }));`;

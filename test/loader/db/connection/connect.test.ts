@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { createServer, type AddressInfo } from "node:net";
-import { connectWithRetry, isTransient } from "../../../loader/db/connect";
-import { freePort } from "../../../loader/embedded/server";
-import { rejectsWith } from "../../support/errors";
+import { connectWithRetry, isTransient } from "../../../../loader/db/connection/connect";
+import { freePort } from "../../../../loader/embedded/server";
+import { rejectsWith } from "../../../support/errors";
 
 describe("connect, without a server", () => {
   it("treats 'starting up' and refusals as transient, bad passwords as final", () => {

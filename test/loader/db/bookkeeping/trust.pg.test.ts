@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { rejectsWith } from "../../support/errors";
-import { SAMPLE_CSV } from "../../support/files";
-import { loadFixture } from "../../support/loading";
-import { withOtherRole } from "../../support/postgres";
+import { rejectsWith } from "../../../support/errors";
+import { SAMPLE_CSV } from "../../../support/files";
+import { loadFixture } from "../../../support/loading";
+import { withOtherRole } from "../../../support/postgres";
 
 /**
  * A shared database: another role that may create objects in the schema plants sales-db's objects before its

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { connectWithRetry } from "../../../loader/db/connect";
-import { freePort, startEmbeddedPostgres } from "../../../loader/embedded/server";
-import { loadSales } from "../../../loader/db/load";
-import { loadRules } from "../../../loader/rules/rules-file";
-import { SAMPLE_CSV, SAMPLE_RULES } from "../../support/files";
-import { testServerUrl } from "../../support/postgres";
+import { connectWithRetry } from "../../../../loader/db/connection/connect";
+import { freePort, startEmbeddedPostgres } from "../../../../loader/embedded/server";
+import { loadSales } from "../../../../loader/db/load";
+import { loadRules } from "../../../../loader/rules/rules-file";
+import { SAMPLE_CSV, SAMPLE_RULES } from "../../../support/files";
+import { testServerUrl } from "../../../support/postgres";
 
 describe("connect (real PostgreSQL)", () => {
   it("connects straight away to a running server", async () => {
