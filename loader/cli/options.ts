@@ -18,7 +18,7 @@ Options:
   --database-url URL       a libpq connection string (URL or key=value); defaults to $DATABASE_URL
   --replace-foreign-table  replace the table even though sales-db did not load it
   --allow-empty            load even when no row is valid and the table holds rows (it ends up empty)
-  --copy-format FORMAT     send the rows as COPY binary (the default) or text
+  --copy-format FORMAT     send the rows as COPY binary (the default; a numeric price goes as text) or text
   -q, --quiet              log errors only        -v, --verbose   log debug detail
 
 Exit status: 0 success (even with rejected rows, or nothing to write); 1 the input, the rules, a check or the
