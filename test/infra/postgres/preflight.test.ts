@@ -1,16 +1,9 @@
 import { expect } from "chai";
 import { checkPreflight, diffPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
 import { scratch } from "../../support/files";
+import { DEV_SETTINGS } from "./preflight/settings";
 
-const INPUTS: PreflightInputs = {
-  namespace: "sales-db-dev",
-  createNamespace: true,
-  releaseName: "postgres",
-  storageSize: "1Gi",
-  storageClass: "",
-  image: "postgres:17.6",
-  minKubernetes: "1.27.0",
-};
+const INPUTS: PreflightInputs = DEV_SETTINGS;
 
 describe("preflight provider: check and diff", () => {
   let files: Awaited<ReturnType<typeof scratch>>;

@@ -1,11 +1,11 @@
 import { expect } from "chai";
+import { DEV_SETTINGS } from "./settings";
 import type { ClusterFacts, Sizes } from "../../../../infra/postgres/preflight/cluster-facts";
 import {
   describePlan,
   refusals as refusalsOf,
   tagOf,
   volumePlan,
-  type PreflightSettings,
 } from "../../../../infra/postgres/preflight/checks";
 
 const GI = 1024 ** 3;
@@ -34,15 +34,7 @@ function facts(change: Partial<ClusterFacts> = {}): ClusterFacts {
   };
 }
 
-const SETTINGS: PreflightSettings = {
-  namespace: "sales-db-dev",
-  createNamespace: true,
-  releaseName: "postgres",
-  storageSize: "1Gi",
-  storageClass: "",
-  image: "postgres:17.6",
-  minKubernetes: "1.27.0",
-};
+const SETTINGS = DEV_SETTINGS;
 const SAME: Sizes = { wanted: GI, volume: GI, claimTemplate: GI };
 
 /** The refusals' lines, each prefixed with the setting it blames. */
