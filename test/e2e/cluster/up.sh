@@ -16,7 +16,7 @@
 #   E2E_WORKDIR         where run state goes (default $SALES_DB_E2E_CACHE/run)
 #   E2E_CLUSTER_NAME    kwokctl cluster name (default sales-db-e2e)
 #   E2E_NODE_NAME       the node's name (default sales-db-e2e-node)
-#   E2E_PV_COUNT        number of 10Gi PVs (default 13)
+#   E2E_PV_COUNT        number of 10Gi PVs (default 14)
 #   and what node-up.sh reads (the image archives, E2E_NODE_IP).
 #
 # Output: $E2E_WORKDIR/kubeconfig (context kwok-$E2E_CLUSTER_NAME) and
@@ -28,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/common.sh"
 LOG_NAME=cluster
 
-E2E_PV_COUNT=${E2E_PV_COUNT:-13}
+E2E_PV_COUNT=${E2E_PV_COUNT:-14}
 # The small volume's filesystem: initdb takes about 47 MiB of it.
 E2E_SMALL_PV_SIZE=${E2E_SMALL_PV_SIZE:-96Mi}
 start=$SECONDS
