@@ -150,7 +150,7 @@ const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
     "the server is read-only now (a replica: the primary failed over or switched over during the load)",
     "load again, into the new primary",
   ],
-  ["57P01", "the server ended the session (an administrator, a shutdown, or a failover)", "load again"],
+  ["57P01", "the server ended the session", "load again"],
   ["57P", "the database server restarted during the load", "load again once it is up"],
   ["58", "the database server could not read or write its files", "see its log"],
 ];
