@@ -35,3 +35,19 @@ export function delegatingProvider<I, O>(
     update: (id, olds, news) => target().update(id, olds, news),
   };
 }
+
+/**
+ * A delegating provider whose `delete` is delegated too (the resources whose destroy does work). A function of its
+ * own: adding `delete` to every delegating provider would change the serialized source of resources that have none.
+ */
+export function delegatingProviderWithDelete<I, O>(
+  relativePath: string,
+  exportName: string,
+): pulumi.dynamic.ResourceProvider<I, O> {
+  type Provider = Required<pulumi.dynamic.ResourceProvider<I, O>>;
+  const target = (): Provider => compiledModule<Record<string, Provider>>(relativePath)[exportName]!;
+  return {
+    ...delegatingProvider<I, O>(relativePath, exportName),
+    delete: (id, props) => target().delete(id, props),
+  };
+}

@@ -6,6 +6,8 @@ export interface StackConfig {
   readonly namespace: string;
   readonly createNamespace: boolean;
   readonly releaseName: string;
+  /** 1: the project's chart (one pod); 2 or more: a CloudNativePG Cluster of that many instances. */
+  readonly instances: number;
   readonly storageSize: string;
   /** Empty: the cluster's default StorageClass. */
   readonly storageClass: string;
@@ -56,6 +58,7 @@ export const DEFAULTS = {
   namespace: "sales-db",
   createNamespace: true,
   releaseName: "postgres",
+  instances: 1,
   storageSize: "1Gi",
   storageClass: "",
   pvcRetention: "Delete",
@@ -83,6 +86,8 @@ export const DEFAULTS = {
 /** The subset of pulumi.Config that reading needs; tests pass a real Config under mocks. */
 export type ConfigSource = Pick<pulumi.Config, "get" | "getSecret" | "name">;
 
+/** The most instances a stack may ask for: one primary and replicas, one a node with anti-affinity. */
+export const MAX_INSTANCES = 9;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$/;
@@ -150,9 +155,18 @@ export function loadConfig(
     ),
   );
   const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
+  const instances = number("instances", DEFAULTS.instances, 1, MAX_INSTANCES, true) as number;
   const backupSchedule = text("backupSchedule", null, "");
   if (backupSchedule && !CRON.test(backupSchedule)) {
     fail("backupSchedule", 'a cron schedule like "0 3 * * *" (or empty for no backups)', backupSchedule);
+  }
+  if (backupSchedule && instances > 1) {
+    fail(
+      "backupSchedule",
+      `empty while instances is ${instances} (the chart's pg_dump backups run with one instance only: ` +
+        "pulumi config rm backupSchedule; README, High availability)",
+      backupSchedule,
+    );
   }
   const restore = text(
     "restoreBackup",
@@ -175,6 +189,7 @@ export function loadConfig(
       /^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/,
       "a DNS label of at most 30 characters",
     ),
+    instances,
     storageSize: text("storageSize", QUANTITY, "a storage quantity like 1Gi"),
     storageClass: text("storageClass", /^([a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$/, "a StorageClass name or empty"),
     pvcRetention: oneOf("pvcRetention", ["Delete", "Retain"] as const),
@@ -216,7 +231,12 @@ export function loadConfig(
         mode === "direct"
           ? {
               mode,
-              host: config.get("seedHost") || fail("seedHost", "set when seedConnection is direct", ""),
+              // Two or more instances: the primary's Service, unless another host is set.
+              host:
+                config.get("seedHost") ||
+                (instances > 1
+                  ? `${config.get("releaseName") || DEFAULTS.releaseName}-rw.${config.get("namespace") || DEFAULTS.namespace}.svc`
+                  : fail("seedHost", "set when seedConnection is direct", "")),
               port: number("seedPort", DEFAULTS.seedPort, 1, 65535, true) as number,
             }
           : { mode },

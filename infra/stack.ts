@@ -3,6 +3,9 @@ import { loadConfig } from "./config";
 import { dynamicProviderHost } from "./dynamic-host";
 import { GeneratedPassword } from "./postgres/password";
 import { PostgresDatabase } from "./postgres/database";
+import { BASIC_AUTH_PASSWORD, HaDatabase } from "./cnpg/database";
+import { clusterNames } from "./cnpg/names";
+import { connectCommand } from "./database/connect-command";
 import { BACKUP_TIMEOUT_SECONDS, chartNames, minKubernetes, PASSWORD_KEY } from "./postgres/chart";
 import { listBackupsCommand } from "./postgres/backup-commands";
 import { BackupRestore } from "./backup/restore-resource";
@@ -28,6 +31,8 @@ const preflight = new Preflight(
     storageClass: config.storageClass,
     image: `${config.image.repository}:${config.image.tag}`,
     minKubernetes: minKubernetes(),
+    // Unset for one instance: the chart's stacks keep the settings (and the fast no-change preview) they had.
+    instances: config.instances > 1 ? config.instances : undefined,
     context: config.kubeContext,
     imageCheckTimeoutSeconds: config.helmTimeoutSeconds,
   },
@@ -45,11 +50,10 @@ const password =
     { provider: dynamicProviderHost, dependsOn: [preflight] },
   ).result;
 
-const db = new PostgresDatabase("sales-db", {
+const ha = config.instances > 1;
+const databaseArgs = {
   namespace: config.namespace,
   createNamespace: config.createNamespace,
-  releaseName: config.releaseName,
-  image: config.image,
   dbName: config.dbName,
   dbUser: config.dbUser,
   password,
@@ -57,15 +61,35 @@ const db = new PostgresDatabase("sales-db", {
   storageClass: config.storageClass,
   pvcRetention: config.pvcRetention,
   resources: config.resources,
-  helmTimeoutSeconds: config.helmTimeoutSeconds,
-  backup: config.backup,
   protect: config.protect,
   directHost: config.seed.connection.mode === "direct" ? config.seed.connection : undefined,
   kubeContext: config.kubeContext,
   waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
   dynamicProvider: dynamicProviderHost,
   after: [preflight],
-});
+};
+// One instance: the chart, as ever. Two or more: a CloudNativePG Cluster (README, High availability).
+const cluster = ha
+  ? new HaDatabase("sales-db-ha", {
+      ...databaseArgs,
+      clusterName: config.releaseName,
+      instances: config.instances,
+      image: `${config.image.repository}:${config.image.tag}`,
+      readyTimeoutSeconds: config.helmTimeoutSeconds,
+    })
+  : undefined;
+const chart = ha
+  ? undefined
+  : new PostgresDatabase("sales-db", {
+      ...databaseArgs,
+      releaseName: config.releaseName,
+      image: config.image,
+      helmTimeoutSeconds: config.helmTimeoutSeconds,
+      backup: config.backup,
+    });
+const db = (cluster ?? chart) as HaDatabase | PostgresDatabase;
+/** What the seed waits for on up, and goes before on destroy. */
+const deployed = cluster ? cluster.cluster : (chart as PostgresDatabase).release;
 
 db.rolePassword.rotates.apply((rotates) => {
   if (rotates) {
@@ -96,7 +120,7 @@ const restore = config.backup.schedule
         target: db.target,
         waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
       },
-      { dependsOn: [db.release], provider: dynamicProviderHost },
+      { dependsOn: [deployed], provider: dynamicProviderHost },
     )
   : undefined;
 
@@ -116,7 +140,7 @@ const seed = new SalesSeed(
     keepTableOnDelete: config.pvcRetention === "Retain",
   },
   // The seed goes before the release on destroy, and after it on up.
-  { dependsOn: [db.release, ...(restore ? [restore] : [])], provider: dynamicProviderHost },
+  { dependsOn: [deployed, ...(restore ? [restore] : [])], provider: dynamicProviderHost },
 );
 
 seed.validation.apply((validation) => {
@@ -138,11 +162,14 @@ seed.validation.apply((validation) => {
 });
 
 export const namespace = db.namespace;
-export const statefulSet = db.statefulSetName;
-export const pod = db.podName;
-export const pvc = db.pvcName;
-export const service = db.serviceHost;
-export const headlessService = db.headlessServiceHost;
+export const instances = config.instances;
+export const statefulSet = chart?.statefulSetName;
+export const pod = chart?.podName;
+export const pvc = chart?.pvcName;
+export const service = chart ? chart.serviceHost : cluster?.readWriteService;
+export const headlessService = chart?.headlessServiceHost;
+/** Two or more instances: the Service of the replicas (read-only). */
+export const readOnlyService = cluster?.readOnlyService;
 export const port = db.port;
 export const secretName = db.secretName;
 export const seeded = {
@@ -153,14 +180,24 @@ export const seeded = {
   byRule: seed.validation.apply((v) => v?.byRule),
   sha256: seed.validation.apply((v) => v?.rowsSha256),
 };
-// A psql through a port-forward on a free local port (not 5432, where a local PostgreSQL may listen), which it
-// stops when psql exits. A script for sh: sh -c "$(pulumi stack output connect)"
-export const connect = pulumi.interpolate`log=$(mktemp); kubectl -n ${db.namespace} port-forward pod/${db.podName} :${db.port} >"$log" 2>&1 & pf=$!
-trap 'kill $pf 2>/dev/null; rm -f "$log"' EXIT
-for i in $(seq 100); do port=$(sed -n 's/^Forwarding from 127.0.0.1:\\([0-9]*\\) .*/\\1/p' "$log"); [ -n "$port" ] && break; sleep 0.1; done
-[ -n "$port" ] || { cat "$log" >&2; exit 1; }
-echo "psql via 127.0.0.1:$port -> pod/${db.podName}:${db.port}; the port-forward stops when psql exits" >&2
-PGPASSWORD="$(kubectl -n ${db.namespace} get secret ${db.secretName} -o jsonpath='{.data.${PASSWORD_KEY}}' | base64 -d)" psql -h 127.0.0.1 -p "$port" -U ${config.dbUser} -d ${config.dbName}`;
+// A psql through a port-forward: to the chart's pod, or to the primary (the -rw Service) and a replica (-ro),
+// verifying the cluster's CA. A script for sh: sh -c "$(pulumi stack output connect)"
+const psqlVia = (forward: pulumi.Input<string>) =>
+  pulumi.all([db.namespace, forward, db.port, db.secretName]).apply(([ns, to, dbPort, secret]) =>
+    connectCommand({
+      namespace: ns,
+      forward: to,
+      port: dbPort,
+      secretName: secret,
+      secretKey: cluster ? BASIC_AUTH_PASSWORD : PASSWORD_KEY,
+      user: config.dbUser,
+      database: config.dbName,
+      ...(cluster ? { tls: { caSecret: haNames.caSecret, servername: haNames.readWrite } } : {}),
+    }),
+  );
+const haNames = clusterNames(config.releaseName, config.namespace);
+export const connect = psqlVia(chart ? pulumi.interpolate`pod/${chart.podName}` : `svc/${haNames.readWrite}`);
+export const connectReadOnly = cluster ? psqlVia(`svc/${haNames.readOnly}`) : undefined;
 // The backups' volume, and a command that lists what it holds (a pod that mounts it, removed when done):
 // sh -c "$(pulumi stack output listBackups)". Neither exists without backupSchedule.
 export const backupVolume = config.backup.schedule ? names.backupVolume : undefined;

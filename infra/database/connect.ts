@@ -1,9 +1,10 @@
 // How provider code reaches the stack's database: the password (given, or read from the Secret or PGPASSWORD), a
 // port-forward when the target asks for one, and errors that name the pod and the fix rather than the tunnel.
 import { SalesDbError } from "../../loader/errors";
-import type { DatabaseAccess, DatabaseTarget } from "./target";
+import type { ConnectionOptions } from "node:tls";
+import type { DatabaseAccess, DatabaseTarget, TlsTarget } from "./target";
 import { isNotFound, readSecretKey } from "../kube/api";
-import { TUNNEL_LIMITS } from "../kube/target";
+import { TUNNEL_LIMITS, type TunnelLimits } from "../kube/target";
 import { openPortForward } from "../kube/tunnel";
 
 /**
@@ -13,18 +14,21 @@ import { openPortForward } from "../kube/tunnel";
 export async function withDatabase<T>(
   seed: DatabaseAccess,
   password: string,
-  work: (connection: { connectionString: string; waitTimeoutMs: number }) => Promise<T>,
+  work: (connection: DatabaseConnection) => Promise<T>,
   limits = TUNNEL_LIMITS,
 ): Promise<T> {
   const deadline = Date.now() + seed.waitTimeoutSeconds * 1000;
-  const connection = (host: string, port: number) => ({
+  const target = seed.target;
+  const tls = target.tls ? await tlsOptions(target.tls, limits) : undefined;
+  const connection = (host: string, port: number): DatabaseConnection => ({
     connectionString: `postgres://${encodeURIComponent(seed.user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(seed.database)}`,
     waitTimeoutMs: Math.max(1_000, deadline - Date.now()),
+    ...(tls ? { tls } : {}),
   });
-  const target = seed.target;
   if (target.mode === "direct") {
+    const where = `${target.host}:${target.port}`;
     return work(connection(target.host, target.port)).catch((error: unknown) =>
-      Promise.reject(credentialsDrift(error, seed, `${target.host}:${target.port}`)),
+      Promise.reject(credentialsDrift(tlsFailure(error, target.tls, where), seed, where)),
     );
   }
 
@@ -57,10 +61,46 @@ export async function withDatabase<T>(
         { cause: error },
       );
     }
-    throw credentialsDrift(error, seed, pod);
+    throw credentialsDrift(tlsFailure(error, target.tls, tunnel.description), seed, pod);
   } finally {
     await tunnel.close();
   }
+}
+
+/** How provider code connects: the loader's connection options. */
+export interface DatabaseConnection {
+  readonly connectionString: string;
+  readonly waitTimeoutMs: number;
+  readonly tls?: ConnectionOptions;
+}
+
+/** Verify the server against the CA of the Secret, for the name its certificate carries; never plain text. */
+async function tlsOptions(tls: TlsTarget, limits: TunnelLimits): Promise<ConnectionOptions> {
+  const ca = await readSecretKey(
+    { namespace: tls.namespace, name: tls.secretName, key: tls.secretKey, context: tls.context },
+    limits,
+  );
+  return { ca, servername: tls.servername, rejectUnauthorized: true };
+}
+
+/** A certificate the CA does not verify, or a server without TLS: one line that says so, not the TLS stack's. */
+function tlsFailure(error: unknown, tls: TlsTarget | undefined, where: string): unknown {
+  if (!tls || !(error instanceof SalesDbError) || error.code !== "db_error") return error;
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof cause?.code === "string" ? cause.code : "";
+  const message = typeof cause?.message === "string" ? cause.message : "";
+  const certificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+  if (!certificate && !/does not support SSL/i.test(message)) return error;
+  return new SalesDbError(
+    "db_error",
+    `PostgreSQL in ${where} ${
+      certificate
+        ? `presented a certificate that the CA in secret ${tls.namespace}/${tls.secretName} (key ` +
+          `${tls.secretKey}) does not verify for ${tls.servername} (${message})`
+        : "does not offer TLS"
+    }: the seed never falls back to plain text; check that the Secret is the cluster's own CA`,
+    { cause: error },
+  );
 }
 
 /**

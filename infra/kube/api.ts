@@ -28,28 +28,51 @@ export function apiServer(config: KubeConfig): string {
   return server;
 }
 
-/** Waits until the pod exists and is Ready. Only that is retried: the API itself must answer at once. */
-export async function waitForReadyPod(k8s: K8s, config: KubeConfig, target: PodTarget, limits: TunnelLimits) {
+/**
+ * Waits until the pod exists and is Ready, and returns its name. With a selector, the pod is whichever Ready pod
+ * it selects now (a CloudNativePG cluster's primary, which a failover moves). Only that is retried: the API itself
+ * must answer at once.
+ */
+export async function waitForReadyPod(
+  k8s: K8s,
+  config: KubeConfig,
+  target: PodTarget,
+  limits: TunnelLimits,
+): Promise<string> {
   const api = config.makeApiClient(k8s.CoreV1Api);
   const server = apiServer(config);
   const deadline = Date.now() + limits.podReadyMs;
-  const name = `${target.namespace}/${target.pod}`;
+  const name = target.selector
+    ? `labelled ${target.selector} in namespace ${target.namespace}`
+    : `${target.namespace}/${target.pod}`;
   for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
     let why: string;
     try {
-      const pod = await api.readNamespacedPod(
-        { name: target.pod, namespace: target.namespace },
-        requestTimeout(k8s, limits.requestMs),
-      );
-      const state = podState(pod);
-      if (state === "Ready") return;
-      why = state;
+      if (target.selector) {
+        const pods = await api.listNamespacedPod(
+          { namespace: target.namespace, labelSelector: target.selector },
+          requestTimeout(k8s, limits.requestMs),
+        );
+        const ready = pods.items.find((pod) => podState(pod) === "Ready" && !pod.metadata?.deletionTimestamp);
+        if (ready?.metadata?.name) return ready.metadata.name;
+        why = pods.items.length
+          ? pods.items.map((pod) => `${pod.metadata?.name}: ${podState(pod)}`).join("; ")
+          : "no pod has the labels";
+      } else {
+        const pod = await api.readNamespacedPod(
+          { name: target.pod, namespace: target.namespace },
+          requestTimeout(k8s, limits.requestMs),
+        );
+        const state = podState(pod);
+        if (state === "Ready") return target.pod;
+        why = state;
+      }
     } catch (error) {
       const status = httpStatus(error);
       if (status !== 404 && !(status !== undefined && status >= 500)) {
         throw new SalesDbError("kube_api", apiFailure(server, config, error, limits), { cause: error });
       }
-      if (status === 404) {
+      if (status === 404 && !target.selector) {
         const never = await neverComing(k8s, config, target, limits);
         if (never) {
           throw new SalesDbError(
@@ -65,7 +88,7 @@ export async function waitForReadyPod(k8s: K8s, config: KubeConfig, target: PodT
       throw new SalesDbError(
         "db_unreachable",
         `pod ${name} is not Ready after ${Math.round(limits.podReadyMs / 1000)}s (${why}): ` +
-          `see kubectl -n ${target.namespace} describe pod ${target.pod}`,
+          `see kubectl -n ${target.namespace} describe pod ${target.selector ? `-l ${target.selector}` : target.pod}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, delay));

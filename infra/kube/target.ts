@@ -4,7 +4,13 @@
 /** Which pod and port to forward, on which cluster (the kubeconfig's current context unless `context` is set). */
 export interface PodTarget {
   readonly namespace: string;
+  /** The pod's name; with `selector`, the name of what it selects (a CloudNativePG cluster), for messages. */
   readonly pod: string;
+  /**
+   * A label selector: the tunnel goes to the Ready pod it selects when it opens, looked up then and never stored
+   * (a cluster's primary, which a failover moves). Unset: the pod named `pod`.
+   */
+  readonly selector?: string;
   readonly port: number;
   readonly context?: string;
 }

@@ -36,8 +36,8 @@ export async function openPortForward(
 ): Promise<Tunnel> {
   const { k8s, config } = await kubeConfig(target.context);
   const server = apiServer(config);
-  const where = `pod ${target.namespace}/${target.pod} through the Kubernetes API at ${server}`;
-  await waitForReadyPod(k8s, config, target, limits);
+  const pod = await waitForReadyPod(k8s, config, target, limits);
+  const where = `pod ${target.namespace}/${pod} through the Kubernetes API at ${server}`;
 
   let lastError: string | undefined;
   let failure: SalesDbError | undefined;
@@ -55,7 +55,7 @@ export async function openPortForward(
 
   const url =
     server.replace(/^http/, "ws").replace(/\/$/, "") +
-    `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}` +
+    `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(pod)}` +
     `/portforward?ports=${target.port}`;
   const options: WebSocket.ClientOptions = { handshakeTimeout: limits.requestMs };
   await config.applyToHTTPSOptions(options);

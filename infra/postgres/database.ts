@@ -13,6 +13,7 @@ import {
   type ContainerResources,
 } from "./chart";
 import { RolePassword } from "./role-password";
+import { stackNamespace } from "./namespace";
 
 export interface PostgresDatabaseArgs {
   /** Namespace to deploy into. */
@@ -81,19 +82,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     const secretName = `${releaseName}-auth`;
 
     // With Retain, destroy must not delete the namespace either: that would take the retained PVC with it.
-    const namespace = args.createNamespace
-      ? new core.Namespace(
-          `${name}-namespace`,
-          {
-            metadata: {
-              name: args.namespace,
-              // The chart's pod meets the restricted Pod Security Standard: enforce it for everything here.
-              labels: { "pod-security.kubernetes.io/enforce": "restricted" },
-            },
-          },
-          { parent: this, retainOnDelete: args.pvcRetention === "Retain", dependsOn: args.after },
-        )
-      : undefined;
+    const namespace = args.createNamespace ? stackNamespace(`${name}-namespace`, args, this) : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
 
     this.target = args.directHost

@@ -34,6 +34,7 @@ export class Preflight extends pulumi.dynamic.Resource {
       storageClass: args.storageClass,
       image: args.image,
       minKubernetes: args.minKubernetes,
+      instances: args.instances,
       context: args.context,
       imageCheckTimeoutSeconds: args.imageCheckTimeoutSeconds,
       volumePlan: undefined,

@@ -5,7 +5,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
 import { readClusterFacts } from "./preflight/cluster-facts";
 import { chartNames } from "./chart";
-import { describePlan, refusals, volumePlan, type PreflightSettings } from "./preflight/checks";
+import {
+  describePlan,
+  refusals,
+  topologyRefusal,
+  volumePlan,
+  type PreflightSettings,
+} from "./preflight/checks";
 import { checkImageStarts } from "./preflight/image-check";
 import { applyVolumePlan } from "./preflight/volume-growth";
 
@@ -27,6 +33,8 @@ export async function checkPreflight(
   olds: Partial<PreflightInputs>,
   news: PreflightInputs,
 ): Promise<{ inputs: PreflightInputs; failures: { property: string; reason: string }[] }> {
+  const topology = topologyRefusal(olds, news);
+  if (topology) return { inputs: news, failures: [topology] };
   if (!olds.volumePlan && olds.namespace !== undefined && settingsOf(olds) === settingsOf(news)) {
     return { inputs: { ...news, volumePlan: "" }, failures: [] };
   }

@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { SalesDbError } from "../../loader/errors";
 import { connectWithRetry } from "../../loader/db/connection/connect";
-import { passwordUnlessGone, withDatabase } from "../database/connect";
+import { passwordUnlessGone, withDatabase, type DatabaseConnection } from "../database/connect";
 import type { DatabaseAccess } from "../database/target";
 import { scramSecret } from "./scram";
 
@@ -98,7 +98,7 @@ async function logsIn(access: DatabaseAccess, password: string): Promise<boolean
 }
 
 /** `ALTER ROLE CURRENT_USER`: the role the stack logs in as, with the SCRAM secret of the password, never the password. */
-async function alterRole(connection: { connectionString: string; waitTimeoutMs: number }, password: string) {
+async function alterRole(connection: DatabaseConnection, password: string) {
   const client = await connectWithRetry(connection);
   try {
     await client.query(`ALTER ROLE CURRENT_USER PASSWORD ${client.escapeLiteral(scramSecret(password))}`);

@@ -101,6 +101,17 @@ export function asDatabaseError(error: unknown, table: TableName, loss?: unknown
       `loading ${table.display} failed: ${known[1]} (${message}); nothing written: ${known[2]}`,
     );
   }
+  // No SQLSTATE: the connection itself ended (a server stopped or failed over, a network or tunnel dropped).
+  if (
+    (code === undefined || /^E[A-Z]+$/.test(code)) &&
+    /Connection terminated|ECONNRESET|EPIPE|not queryable/i.test(message)
+  ) {
+    return fail(
+      "db_error",
+      `loading ${table.display} failed: the connection to the server was lost (${message}); nothing written: ` +
+        "load again once the server (or its new primary) accepts connections",
+    );
+  }
   return fail("db_error", `loading ${table.display} failed: ${message}`);
 }
 
@@ -133,6 +144,11 @@ const SERVER_CAUSES: readonly (readonly [string, string, string])[] = [
     "57P05",
     "the server ended the session because it sat idle longer than idle_session_timeout",
     "raise that setting for the loading role, or load again",
+  ],
+  [
+    "25006",
+    "the server is read-only now (a replica: the primary failed over or switched over during the load)",
+    "load again, into the new primary",
   ],
   ["57P01", "the server ended the session", "load again"],
   ["57P", "the database server restarted during the load", "load again once it is up"],

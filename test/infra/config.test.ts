@@ -69,6 +69,40 @@ describe("stack config", () => {
     }
   });
 
+  it("reads instances: 1 by default (the chart), 3 on prod and 2 on staging (CloudNativePG), at most 9", () => {
+    expect(read({}).instances).to.equal(1);
+    for (const [stack, instances] of [
+      ["dev", 1],
+      ["staging", 2],
+      ["prod", 3],
+    ] as const) {
+      const file = parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, string> };
+      const values = Object.fromEntries(
+        Object.entries(file.config).map(([k, v]) => [k.replace("sales-db:", ""), String(v)]),
+      );
+      expect(read(values).instances, stack).to.equal(instances);
+      expect(read(values).backup.schedule, `${stack}: backups need one instance`).to.equal("");
+    }
+    for (const bad of ["0", "10", "2.5", "two"]) {
+      expect(failure({ instances: bad })).to.contain(
+        `config sales-db:instances must be an integer from 1 to 9`,
+      );
+    }
+  });
+
+  it("refuses backupSchedule with two or more instances, saying how to go on", () => {
+    expect(failure({ instances: "2", backupSchedule: "@daily" })).to.equal(
+      "config sales-db:backupSchedule must be empty while instances is 2 (the chart's pg_dump backups run with " +
+        'one instance only: pulumi config rm backupSchedule; README, High availability), got "@daily"',
+    );
+  });
+
+  it("direct mode with two or more instances connects to the cluster's read-write Service by default", () => {
+    expect(
+      read({ instances: "3", seedConnection: "direct", namespace: "ns", releaseName: "db" }).seed.connection,
+    ).to.deep.equal({ mode: "direct", host: "db-rw.ns.svc", port: 5432 });
+  });
+
   for (const [key, value, message] of [
     ["storageSize", "lots", 'config sales-db:storageSize must be a storage quantity like 1Gi, got "lots"'],
     ["namespace", "Sales_DB", "config sales-db:namespace must be a DNS label"],

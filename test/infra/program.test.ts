@@ -2,12 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { execFile, execFileSync } from "node:child_process";
 import { chmod, readFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parse } from "yaml";
 import { POD_SECURITY } from "../../infra/postgres/chart";
 import { scratch } from "../support/files";
 import { waitFor } from "../support/wait";
+import { PASSWORD, stackConfig } from "../support/stacks";
 import {
   find,
   GENERATED_PASSWORD,
@@ -17,13 +16,8 @@ import {
   type Registered,
 } from "../support/pulumi";
 
-const PASSWORD = "s3cret-Password-for-tests";
-
-/** The stack file's config plus the secret a user sets with `pulumi config set --secret`. */
-function stackConfig(stack: string, overrides: Record<string, string> = {}): Record<string, string> {
-  const file = parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, string> };
-  return { ...file.config, "sales-db:dbPassword": PASSWORD, ...overrides };
-}
+/** A stack file's settings on one pod: the chart, with the nightly backups prod and staging had before HA. */
+const ONE_POD = { "sales-db:instances": "1", "sales-db:backupSchedule": "0 3 * * *" };
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -95,7 +89,13 @@ describe("Pulumi program (mocks)", () => {
     describe(`the ${stack} stack`, () => {
       let resources: Registered[];
       let exports: Record<string, pulumi.Output<unknown>>;
-      before(async () => ({ resources, exports } = await runProgram(stack, stackConfig(stack))));
+      before(
+        async () =>
+          ({ resources, exports } = await runProgram(
+            stack,
+            stackConfig(stack, stack === "dev" ? {} : ONE_POD),
+          )),
+      );
 
       it("creates the PostgresDatabase component, the namespace, the Secret, the release and the seed", () => {
         expect(resources.map((r) => r.type)).to.include.members([
@@ -177,7 +177,7 @@ describe("Pulumi program (mocks)", () => {
       });
 
       it("gives the Secret the password the rotation reports, so the Secret changes only after the role has", async () => {
-        const rotated = await runProgram(stack, stackConfig(stack), {
+        const rotated = await runProgram(stack, stackConfig(stack, stack === "dev" ? {} : ONE_POD), {
           [ROLE_PASSWORD]: { password: pulumi.secret("as-the-role-has-it") },
         });
         expect(secretValue(find(rotated.resources, SECRET).inputs.stringData)).to.deep.equal({
@@ -201,13 +201,13 @@ describe("Pulumi program (mocks)", () => {
   }
 
   describe("backups", () => {
-    it("back up on a schedule on prod and staging, into a volume the chart keeps; dev makes none", async () => {
+    it("back up on a schedule where backupSchedule is set (one pod), into a volume the chart keeps; dev makes none", async () => {
       for (const [stack, scheduled] of [
         ["dev", false],
         ["staging", true],
         ["prod", true],
       ] as const) {
-        const { resources, exports } = await runProgram(stack, stackConfig(stack));
+        const { resources, exports } = await runProgram(stack, stackConfig(stack, scheduled ? ONE_POD : {}));
         const values = find(resources, RELEASE).inputs.values as {
           backup: { schedule: string; keep: number };
         };
@@ -225,7 +225,7 @@ describe("Pulumi program (mocks)", () => {
     it("restores the backup restoreBackup names into the stack's database, from the backup CronJob", async () => {
       const { resources } = await runProgram(
         "prod",
-        stackConfig("prod", { "sales-db:restoreBackup": "sales_db-20261204T030000Z.dump" }),
+        stackConfig("prod", { ...ONE_POD, "sales-db:restoreBackup": "sales_db-20261204T030000Z.dump" }),
       );
       const restore = find(resources, RESTORE);
       expect(restore.inputs).to.include({
@@ -241,7 +241,7 @@ describe("Pulumi program (mocks)", () => {
     });
 
     it("exports a list command: a restricted pod that mounts the backup volume read-only", async () => {
-      const { exports } = await runProgram("prod", stackConfig("prod"));
+      const { exports } = await runProgram("prod", stackConfig("prod", ONE_POD));
       const command = (await valueOf(pulumi.output(exports.listBackups))) as string;
       const overrides = JSON.parse(/--overrides='([^']*)'/.exec(command)?.[1] ?? "null");
       expect(command).to.match(/^kubectl -n sales-db-prod run list-backups-\$\(date \+%s\) --rm -i /);
@@ -267,7 +267,7 @@ describe("Pulumi program (mocks)", () => {
     let exports: Record<string, pulumi.Output<unknown>>;
     let generated: string;
     before(async () => {
-      const config = stackConfig("staging");
+      const config = stackConfig("staging", ONE_POD);
       delete config["sales-db:dbPassword"];
       ({ resources, exports } = await runProgram("staging", config));
       const stored = secretValue(find(resources, SECRET).inputs.stringData) as Record<string, string>;

@@ -2,6 +2,7 @@
 // functions, each refusal one line that names what is wrong and what to do.
 import type { ClusterFacts, Sizes } from "./cluster-facts";
 import { postgresMajor } from "../chart";
+import { ADDONS_COMMAND, CLUSTER_CRD } from "../../cnpg/names";
 
 /** The stack's settings the preflight judges. */
 export interface PreflightSettings {
@@ -15,6 +16,8 @@ export interface PreflightSettings {
   readonly image: string;
   /** The oldest Kubernetes the chart supports (its `kubeVersion`, like `1.27.0`). */
   readonly minKubernetes: string;
+  /** Two or more: a CloudNativePG Cluster. Unset (the chart's stacks, older states): one. */
+  readonly instances?: number;
 }
 
 /** What `up` does to the volume before the release: grow the PVC, recreate the StatefulSet without its pods. */
@@ -54,6 +57,14 @@ function clusterRefusals(facts: ClusterFacts, settings: PreflightSettings): Refu
       "minKubernetes",
       `Kubernetes ${facts.kubernetesVersion} at ${facts.server} is older than the chart supports ` +
         `(${settings.minKubernetes} or newer): upgrade the cluster, or point kubernetes:context at a newer one`,
+    );
+  }
+  if ((settings.instances ?? 1) > 1 && facts.clusterCrd === false) {
+    refuse(
+      "instances",
+      `instances ${settings.instances} needs the CloudNativePG operator, whose CRD ${CLUSTER_CRD} the cluster at ` +
+        `${facts.server} lacks: install it once per cluster (${ADDONS_COMMAND}; README, High availability), ` +
+        "or pulumi config set instances 1",
     );
   }
   const classes = facts.storageClasses;
@@ -218,4 +229,29 @@ function olderThan(version: number[], minimum: number[]): boolean {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * One instance is the chart's StatefulSet and volume, two or more a CloudNativePG Cluster and its own volumes:
+ * moving between them would start an empty database, so it is refused, from the last applied settings.
+ */
+export function topologyRefusal(
+  olds: Partial<PreflightSettings>,
+  news: PreflightSettings,
+): Refusal | undefined {
+  if (olds.namespace === undefined) return undefined; // a new stack
+  const was = olds.instances ?? 1;
+  const now = news.instances ?? 1;
+  if (was > 1 === now > 1) return undefined;
+  const [from, to] =
+    was > 1
+      ? ["a CloudNativePG cluster", "the chart's single pod"]
+      : ["the chart's single pod", "a CloudNativePG cluster"];
+  return {
+    property: "instances",
+    reason:
+      `instances ${was} → ${now} would move the database from ${from} to ${to}, a new and empty one: set ` +
+      `instances back to ${was}, or move the data with a backup and a restore into a new stack ` +
+      "(README, High availability)",
+  };
 }

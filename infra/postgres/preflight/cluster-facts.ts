@@ -11,6 +11,7 @@ import {
 } from "../../kube/api";
 import { TUNNEL_LIMITS } from "../../kube/target";
 import { chartNames, MAJOR_LABEL, POD_SECURITY } from "../chart";
+import { CLUSTER_CRD } from "../../cnpg/names";
 
 export interface StorageClassFact {
   readonly name: string;
@@ -52,6 +53,8 @@ export interface ClusterFacts {
   /** null when there is none yet; undefined when the user may not read it (then nothing is judged by it). */
   readonly volume: VolumeFact | null | undefined;
   readonly statefulSet: StatefulSetFact | null | undefined;
+  /** Whether CloudNativePG's Cluster CRD is installed; undefined when not asked (one instance) or not readable. */
+  readonly clusterCrd?: boolean;
 }
 
 /** Sizes in bytes, read with the Kubernetes client's own quantity parser. */
@@ -67,6 +70,8 @@ export interface FactsQuery {
   readonly image: string;
   readonly storageSize: string;
   readonly context?: string;
+  /** Two or more: the CloudNativePG CRD is looked for. */
+  readonly instances?: number;
 }
 
 /** The accesses the stack needs in its namespace beyond what Helm needs, and what for. */
@@ -102,7 +107,14 @@ export async function readClusterFacts(
   const names = chartNames(query.releaseName, query.namespace);
   const ns = query.namespace;
 
-  const [version, classes, namespace, volume, statefulSet, ...access] = await Promise.all([
+  const [crd, version, classes, namespace, volume, statefulSet, ...access] = await Promise.all([
+    (query.instances ?? 1) > 1
+      ? ask(() =>
+          config
+            .makeApiClient(k8s.ApiextensionsV1Api)
+            .readCustomResourceDefinition({ name: CLUSTER_CRD }, options()),
+        )
+      : undefined,
     ask(() => config.makeApiClient(k8s.VersionApi).getCode(options())),
     ask(() => config.makeApiClient(k8s.StorageV1Api).listStorageClass({}, options())),
     ask(() => core.readNamespace({ name: ns }, options())),
@@ -183,6 +195,8 @@ export async function readClusterFacts(
               major: volume.value.metadata?.labels?.[MAJOR_LABEL],
             }
           : absentOrUnknown(volume),
+      clusterCrd:
+        crd === undefined ? undefined : "value" in crd ? true : crd.status === 404 ? false : undefined,
       statefulSet:
         "value" in statefulSet
           ? statefulSetFact(names.statefulSet, statefulSet.value)

@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { Client } from "./pg";
 import { describeTarget, parseConnectionString, redact, secretsOf } from "./connection-string";
 import { describe, SalesDbError } from "../../errors";
@@ -11,6 +12,11 @@ export interface ConnectOptions {
   /** Per-attempt connect timeout. Default 5 s. */
   readonly connectTimeoutMs?: number;
   readonly logger?: Logger;
+  /**
+   * TLS settings that replace the connection string's (a CA and the name the server's certificate must carry, for
+   * a server reached through a tunnel on 127.0.0.1). Default: the connection string's sslmode.
+   */
+  readonly tls?: TlsOptions;
 }
 
 // Errors a starting or restarting server gives: worth another try.
@@ -92,6 +98,7 @@ export async function connectWithRetry(options: ConnectOptions): Promise<Client>
     const left = Math.max(1, deadline - Date.now());
     const client = new Client({
       ...config,
+      ...(options.tls ? { ssl: options.tls } : {}),
       connectionTimeoutMillis: Math.min(connectTimeoutMs, left),
       // A half-open connection (a port-forward that died) is noticed instead of hanging the load forever.
       keepAlive: true,

@@ -33,9 +33,18 @@ describe("database errors named by their cause", () => {
     ["57P05", "idle_session_timeout"],
     ["57P01", "the server ended the session"],
     ["57P02", "restarted"],
+    ["25006", "the server is read-only now (a replica: the primary failed over"],
   ] as const) {
     it(`SQLSTATE ${code} says ${said}`, () => {
       expect(asDatabaseError(serverError(code, "x"), sales).message).to.contain(said);
     });
   }
+
+  it("a connection that ended without a SQLSTATE (a failover, a dropped network) says the connection was lost", () => {
+    const error = asDatabaseError(new Error("Connection terminated unexpectedly"), sales);
+    expect(error.message).to.equal(
+      "loading sales failed: the connection to the server was lost (Connection terminated unexpectedly); " +
+        "nothing written: load again once the server (or its new primary) accepts connections",
+    );
+  });
 });

@@ -5,6 +5,7 @@ import {
   describePlan,
   refusals as refusalsOf,
   tagOf,
+  topologyRefusal,
   volumePlan,
 } from "../../../../infra/postgres/preflight/checks";
 
@@ -192,5 +193,37 @@ describe("preflight volume plan", () => {
   it("reads the tag of an image, not a registry's port", () => {
     expect(tagOf("registry.local:5000/postgres:17.6")).to.equal("17.6");
     expect(tagOf("registry.local:5000/postgres")).to.equal("");
+  });
+});
+
+describe("preflight: instances", () => {
+  it("refuses two or more instances where the cluster lacks CloudNativePG's CRD, naming the add-ons command", () => {
+    expect(refusals(facts({ clusterCrd: false }), { ...SETTINGS, instances: 3 }, SAME)).to.deep.equal([
+      "instances: instances 3 needs the CloudNativePG operator, whose CRD clusters.postgresql.cnpg.io the " +
+        "cluster at https://10.0.0.1:6443 lacks: install it once per cluster (cd addons && pulumi up; README, " +
+        "High availability), or pulumi config set instances 1",
+    ]);
+    expect(refusals(facts({ clusterCrd: true }), { ...SETTINGS, instances: 3 }, SAME)).to.deep.equal([]);
+    expect(refusals(facts({ clusterCrd: undefined }), { ...SETTINGS, instances: 3 }, SAME)).to.deep.equal([]);
+  });
+
+  it("refuses a move between one instance and more, either way, saying how to move the data", () => {
+    const up = topologyRefusal(SETTINGS, { ...SETTINGS, instances: 3 });
+    expect(up?.property).to.equal("instances");
+    expect(up?.reason).to.equal(
+      "instances 1 → 3 would move the database from the chart's single pod to a CloudNativePG cluster, a new and " +
+        "empty one: set instances back to 1, or move the data with a backup and a restore into a new stack " +
+        "(README, High availability)",
+    );
+    expect(topologyRefusal({ ...SETTINGS, instances: 2 }, SETTINGS)?.reason).to.match(
+      /^instances 2 → 1 would move the database from a CloudNativePG cluster to the chart's single pod/,
+    );
+  });
+
+  it("lets a cluster scale (2 → 3 → 2), and a new stack start at any size", () => {
+    expect(topologyRefusal({ ...SETTINGS, instances: 2 }, { ...SETTINGS, instances: 3 })).to.equal(undefined);
+    expect(topologyRefusal({ ...SETTINGS, instances: 3 }, { ...SETTINGS, instances: 2 })).to.equal(undefined);
+    expect(topologyRefusal({}, { ...SETTINGS, instances: 3 })).to.equal(undefined);
+    expect(topologyRefusal(SETTINGS, SETTINGS)).to.equal(undefined);
   });
 });
