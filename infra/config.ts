@@ -46,6 +46,9 @@ export interface SeedConfig {
   readonly maxRejectedShare?: number;
   readonly connection: SeedConnection;
   readonly waitTimeoutSeconds: number;
+  /** Two or more instances: the Secret (key `ca.crt`) the server's certificate is verified against; default the
+   * Cluster's own CA, `<releaseName>-ca`. For a server certificate of the user's own CA. */
+  readonly caSecret?: string;
 }
 
 /** How the seeder reaches PostgreSQL: a port-forward through the Kubernetes API, or a host it can reach itself. */
@@ -97,6 +100,7 @@ const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[\w*/,?-
 // Empty, latest, or what backup.sh names a backup: <database>-<UTC time stamp>.dump.
 const BACKUP_NAME = /^(latest|[A-Za-z_][A-Za-z0-9_]{0,62}-[0-9]{8}T[0-9]{6}Z\.dump)?$/;
 // The tag starts with the PostgreSQL major version (17, 17.6, 17.6-bookworm): upgrades are judged by it.
+const DNS_SUBDOMAIN = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const IMAGE = /^([a-z0-9./_-]+(?::[0-9]+)?[a-z0-9./_-]*):([0-9][A-Za-z0-9._-]{0,127})$/;
 
 /** Reads and checks the stack's configuration. A bad value throws an error naming the key. */
@@ -122,6 +126,12 @@ export function loadConfig(
   const flag = (name: keyof typeof DEFAULTS): boolean => {
     const value = config.get(name) ?? String(DEFAULTS[name]);
     return value === "true" ? true : value === "false" ? false : fail(name, "true or false", value);
+  };
+  /** A Kubernetes object name, or undefined when unset or empty. */
+  const optionalName = (name: string): string | undefined => {
+    const value = config.get(name);
+    if (!value) return undefined;
+    return DNS_SUBDOMAIN.test(value) ? value : fail(name, "a Kubernetes object name or empty", value);
   };
   const number = (
     name: string,
@@ -156,6 +166,7 @@ export function loadConfig(
   );
   const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
   const instances = number("instances", DEFAULTS.instances, 1, MAX_INSTANCES, true) as number;
+  const caSecret = optionalName("seedCaSecret");
   const backupSchedule = text("backupSchedule", null, "");
   if (backupSchedule && !CRON.test(backupSchedule)) {
     fail("backupSchedule", 'a cron schedule like "0 3 * * *" (or empty for no backups)', backupSchedule);
@@ -241,6 +252,7 @@ export function loadConfig(
             }
           : { mode },
       waitTimeoutSeconds: number("seedWaitTimeout", DEFAULTS.seedWaitTimeout, 1, 3600, true) as number,
+      ...(caSecret ? { caSecret } : {}),
     },
     kubeContext: kube.get("context"),
   };

@@ -76,6 +76,7 @@ const cluster = ha
       instances: config.instances,
       image: `${config.image.repository}:${config.image.tag}`,
       readyTimeoutSeconds: config.helmTimeoutSeconds,
+      caSecret: config.seed.caSecret,
     })
   : undefined;
 const chart = ha
@@ -192,7 +193,7 @@ const psqlVia = (forward: pulumi.Input<string>) =>
       secretKey: cluster ? BASIC_AUTH_PASSWORD : PASSWORD_KEY,
       user: config.dbUser,
       database: config.dbName,
-      ...(cluster ? { tls: { caSecret: haNames.caSecret, servername: haNames.readWrite } } : {}),
+      ...(cluster ? { tls: { caSecret: config.seed.caSecret ?? haNames.caSecret, servername: haNames.readWrite } } : {}),
     }),
   );
 const haNames = clusterNames(config.releaseName, config.namespace);

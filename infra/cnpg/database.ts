@@ -26,6 +26,8 @@ export interface HaDatabaseArgs extends Omit<
   readonly image: string;
   /** How long `up` waits for the Cluster to be Ready (every instance streaming). */
   readonly readyTimeoutSeconds: number;
+  /** The Secret whose `ca.crt` verifies the server; default the Cluster's own CA. */
+  readonly caSecret?: string;
 }
 
 /** A CloudNativePG Cluster of `instances`, bootstrapped from a basic-auth Secret that holds the stack's password. */
@@ -48,7 +50,7 @@ export class HaDatabase extends pulumi.ComponentResource {
     const context = args.kubeContext ? { context: args.kubeContext } : {};
     const tls = {
       namespace: args.namespace,
-      secretName: names.caSecret,
+      secretName: args.caSecret ?? names.caSecret,
       secretKey: names.caKey,
       servername: names.readWrite,
       ...context,

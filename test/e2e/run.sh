@@ -163,7 +163,8 @@ up_checks() {
   local up_started=$SECONDS
   # The seeder's first connection meets a PostgreSQL that is still running initdb: it must wait, not fail.
   stack up --yes --skip-preview || return 1
-  say "up took $((SECONDS - up_started))s"
+  UP_SECONDS=$((SECONDS - up_started))
+  say "up took ${UP_SECONDS}s"
   [[ $(helm -n "$NS" status postgres) == *'STATUS: deployed'* ]] || return 1
   [[ $(kubectl -n "$NS" get sts postgres -o jsonpath='{.status.readyReplicas}') == 1 ]] || return 1
   [[ $(kubectl -n "$NS" get pvc postgres-data-postgres-0 -o jsonpath='{.status.phase}') == Bound ]] || return 1
@@ -261,10 +262,18 @@ step retain retain_checks
 source "$E2E/steps/backups.sh"
 step backup-restore backup_restore
 
+# --- high availability: the operator, 3 instances, failovers, TLS (steps/ha.sh); the operator stays for pr-preview,
+# whose prod stack runs 3 instances -------------------------------------------------------------------------------
+# shellcheck source-path=SCRIPTDIR source=steps/ha.sh
+source "$E2E/steps/ha.sh"
+ha_steps
+
 # --- 13, 14. the pull-request flow of the GitHub workflows (steps/pr-flow.sh) --------------------------------------
 source "$E2E/steps/pr-flow.sh"
 step pr-preview pr_preview
 step review-stack review_stack
+
+step addons-destroy addons_destroy
 
 total=$((passed + failed))
 say "e2e: $passed/$total steps passed in $((SECONDS - started))s"

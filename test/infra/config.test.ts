@@ -163,6 +163,14 @@ describe("stack config", () => {
     );
   });
 
+  it("takes seedCaSecret as a Kubernetes object name, and leaves it unset when empty", () => {
+    expect(read({ seedCaSecret: "our-own-ca" }).seed.caSecret).to.equal("our-own-ca");
+    expect(read({ seedCaSecret: "" }).seed.caSecret).to.equal(undefined);
+    expect(failure({ seedCaSecret: "Our CA" })).to.contain(
+      'config sales-db:seedCaSecret must be a Kubernetes object name or empty, got "Our CA"',
+    );
+  });
+
   it("direct mode needs a host, and takes the port", () => {
     expect(failure({ seedConnection: "direct" })).to.contain(
       "config sales-db:seedHost must be set when seedConnection is direct",

@@ -122,6 +122,20 @@ describe("Pulumi program (mocks): instances", () => {
     });
   }
 
+  it("verifies the server against the CA Secret seedCaSecret names, in the seed and both psql outputs", async () => {
+    const { resources, exports } = await runProgram(
+      "dev",
+      stackConfig("dev", { "sales-db:instances": "2", "sales-db:seedCaSecret": "our-own-ca" }),
+    );
+    const target = find(resources, SEED).inputs.target as { tls: { secretName: string; servername: string } };
+    expect(target.tls).to.include({ secretName: "our-own-ca", servername: "postgres-rw" });
+    for (const output of [exports.connect!, exports.connectReadOnly!]) {
+      const command = (await valueOf(output)) as string;
+      expect(command).to.contain("get secret our-own-ca -o jsonpath='{.data.ca\\.crt}'");
+      expect(command).to.not.contain("postgres-ca");
+    }
+  });
+
   it("deletes the volumes with the Cluster on a Delete stack", async () => {
     const { resources } = await runProgram("dev", stackConfig("dev", { "sales-db:instances": "2" }));
     expect(find(resources, VOLUME_RELEASE).inputs.retain).to.equal(false);
