@@ -49,12 +49,19 @@ rm -f "$KUBECONFIG"
 #    paths instead of downloading (and the only kube version it could guess is
 #    overridden by the version of the binaries it runs). No kwok controller: it
 #    manages every node, the real one too, and would fake its pods' status.
+# The apiserver listens on every address (kwokctl's bindAddress, 127.0.0.1, stays for etcd and the other components)
+# and is advertised on the node's: pods reach it through the Service default/kubernetes ($KUBERNETES_SERVICE_IP:443,
+# translated by kube-proxy to that address), whose address its certificate names, and it calls webhooks through
+# their Services' ClusterIPs (kube-proxy's rules on this host). kwokctl's one certificate (the admin's, also the
+# serving certificate) names this machine's addresses, the kubernetes.default.svc names and the extra SANs.
+NODE_IP=$(node_ip)
 cat >"$E2E_WORKDIR/kwokctl.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   runtime: binary
   bindAddress: 127.0.0.1
+  kubeApiserverCertSANs: [$KUBERNETES_SERVICE_IP, $NODE_IP]
   kubeVersion: v$KUBE_VERSION
   etcdBinary: $E2E_BIN/etcd
   kubeApiserverBinary: $E2E_BIN/kube-apiserver
@@ -66,16 +73,21 @@ options:
   kubeAdmission: true
   disable:
   - kwok-controller
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - {key: bind-address, value: 0.0.0.0, override: true}
+  - {key: advertise-address, value: "$NODE_IP"}
+  - {key: kubelet-preferred-address-types, value: InternalIP}
+  - {key: kubelet-client-certificate, value: "$PKI/admin.crt"}
+  - {key: kubelet-client-key, value: "$PKI/admin.key"}
+  - {key: service-cluster-ip-range, value: "$SERVICE_SUBNET"}
 EOF
 log "creating cluster $E2E_CLUSTER_NAME (workdir $KWOK_WORKDIR)"
 if ! timeout -k 10 300 "$E2E_BIN/kwokctl" create cluster \
   --name "$E2E_CLUSTER_NAME" \
   --config "$E2E_WORKDIR/kwokctl.yaml" \
   --kubeconfig "$KUBECONFIG" \
-  --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP" \
-  --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
-  --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
-  --extra-args "kube-apiserver=service-cluster-ip-range=$SERVICE_SUBNET" \
   --wait 120s >"$E2E_WORKDIR/kwokctl-create.log" 2>&1; then
   log "kwokctl create cluster failed:"
   cat "$E2E_WORKDIR/kwokctl-create.log" >&2
