@@ -3,9 +3,11 @@
 # ../toolchain/build.sh and images built by ../image/build.sh (nothing is downloaded):
 #   - the control plane: etcd + kube-apiserver + kube-controller-manager + kube-scheduler, launched by
 #     `kwokctl --runtime binary` with its kwok controller disabled (it would fake the real node's pods), every
-#     listener on 127.0.0.1; the apiserver reaches kubelet at the node's InternalIP with a client certificate;
-#   - the node: containerd + runc + a bridge CNI + kubelet + kube-proxy (node-up.sh), Ready, and a pod reaching
-#     another through a Service (service-check.sh);
+#     listener on 127.0.0.1 but the apiserver's, which also listens and is advertised on the node's address (pods
+#     reach it through the Service default/kubernetes); it reaches kubelet at the node's InternalIP with a client
+#     certificate;
+#   - the node: containerd + runc + a bridge CNI + kubelet + kube-proxy + CoreDNS (node-up.sh), Ready, and a pod
+#     reaching another through a Service, by its ClusterIP and by its names (service-check.sh);
 #   - storage: a default StorageClass "standard" (no provisioner, WaitForFirstConsumer) and E2E_PV_COUNT `local`
 #     PersistentVolumes of 10Gi on that node, to which kubelet applies a pod's fsGroup like to any real disk.
 #
@@ -16,7 +18,8 @@
 #   E2E_WORKDIR         where run state goes (default $SALES_DB_E2E_CACHE/run)
 #   E2E_CLUSTER_NAME    kwokctl cluster name (default sales-db-e2e)
 #   E2E_NODE_NAME       the node's name (default sales-db-e2e-node)
-#   E2E_PV_COUNT        number of 10Gi PVs (default 13)
+#   E2E_PV_COUNT        number of 10Gi PVs (default 16: 13 before CloudNativePG, and 3 for a
+#                       3-instance Cluster)
 #   and what node-up.sh reads (the image archives, E2E_NODE_IP).
 #
 # Output: $E2E_WORKDIR/kubeconfig (context kwok-$E2E_CLUSTER_NAME) and
@@ -28,7 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/common.sh"
 LOG_NAME=cluster
 
-E2E_PV_COUNT=${E2E_PV_COUNT:-13}
+E2E_PV_COUNT=${E2E_PV_COUNT:-16}
 # The small volume's filesystem: initdb takes about 47 MiB of it.
 E2E_SMALL_PV_SIZE=${E2E_SMALL_PV_SIZE:-96Mi}
 start=$SECONDS
