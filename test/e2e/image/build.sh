@@ -148,11 +148,15 @@ pack() {
     umoci config --no-history --image "$tmp/oci:$tag" --config.workingdir / "$@"
     umoci gc --layout "$tmp/oci"
     tar -C "$tmp/oci" -cf "$tmp/image.tar" .
-    rm -f "$OUT/$name"-*.tar
     mv "$tmp/image.tar" "$archive"
     rm -rf "$tmp"
     log "$name: built in $((SECONDS - start))s -> $archive ($(du -h "$archive" | cut -f1))"
   fi
+  # Archives of other inputs go once unused for 2 hours, not at once: another work tree's run (other scripts, so
+  # another hash) may still import its own when its node restarts. A run lasts at most an hour; using an archive
+  # touches it.
+  touch "$archive"
+  find "$OUT" -maxdepth 1 -name "$name-*.tar" ! -name "${archive##*/}" -mmin +120 -delete
   local upper=${name^^}
   echo "export E2E_${upper}_IMAGE=$repository:$tag E2E_${upper}_ARCHIVE=$archive"
 }
