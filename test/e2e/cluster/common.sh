@@ -23,6 +23,19 @@ CNI_BRIDGE=salesdbe2e0
 POD_SUBNET=10.213.0.0/24
 # The apiserver's Service range (ClusterIPs): the pods' one route off their subnet, through kube-proxy's rules.
 SERVICE_SUBNET=10.213.1.0/24
+# ClusterIPs of the range: the apiserver's own Service default/kubernetes (the range's first address, in the
+# apiserver's certificate), and kube-system/kube-dns, the pods' name server (kubelet's clusterDNS), whose one endpoint
+# is CoreDNS on the node's address (node-up.sh).
+KUBERNETES_SERVICE_IP=10.213.1.1
+DNS_SERVICE_IP=10.213.1.10
+CLUSTER_DOMAIN=cluster.local
+# The node's address: this machine's own interface address (kubelet refuses a loopback one; traffic to it never leaves
+# the machine). The apiserver listens and is advertised on it too, for the pods.
+node_ip() {
+  local ip=${E2E_NODE_IP:-$(ip -4 -o addr show scope global | awk '{sub(/\/.*/, "", $4); print $4; exit}')}
+  [[ -n $ip ]] || fail "no global IPv4 address on this machine for the node (set E2E_NODE_IP)"
+  echo "$ip"
+}
 ctr_() { timeout -k 2 30 ctr --address "$CONTAINERD_SOCK" "$@"; }
 
 # Processes whose command line names FOLDER/ (a crash may have lost a pid file), this script's own excepted.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the e2e node that node-up.sh started and removes what it left, here and in the host's fixed places:
-# kube-proxy and its iptables rules, kubelet and its own iptables chains, every container task and its shim,
+# CoreDNS, kube-proxy and its iptables rules, kubelet and its own iptables chains, every container task and its shim,
 # containerd (all by PID), the mounts under $E2E_WORKDIR/node (volumes, rootfs snapshots, network namespaces), the
 # bridge (and the br_netfilter setting node-up.sh changed), the kubepods cgroups, the pod log links in
 # /var/log/containers, libcni's cached results, kubelet's device plugin socket in /var/lib/kubelet, and
@@ -16,7 +16,9 @@ pid_of() { [[ -f $NODE_DIR/$1.pid ]] && cat "$NODE_DIR/$1.pid"; }
 
 [[ -d $NODE_DIR ]] || exit 0
 log "stopping node $NODE_NAME"
-# kube-proxy first, then its rules (both IP families), while kubelet and containerd still hold the node lock.
+# CoreDNS (a process of the node, answering from the API) first.
+coredns_pid=$(pid_of coredns) && stop_pids "$coredns_pid"
+# kube-proxy, then its rules (both IP families), while kubelet and containerd still hold the node lock.
 kube_proxy_pid=$(pid_of kube-proxy) && stop_pids "$kube_proxy_pid"
 if [[ -x $E2E_BIN/kube-proxy ]] && ! timeout -k 5 60 "$E2E_BIN/kube-proxy" --cleanup >/dev/null 2>&1; then
   log "kube-proxy --cleanup failed: its iptables rules may be left"

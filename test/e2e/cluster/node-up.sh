@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Starts the e2e cluster's one real node, as processes of the run: containerd (Debian's 1.6, with runc), and the
-# kubelet and kube-proxy built by ../toolchain/build.sh, joined to the control plane that up.sh started. Pods get a
-# bridge network with host-local addresses whose only route off the bridge is to the Service range (kube-proxy's
-# iptables rules); images come only from the local OCI archives of ../image/build.sh (there is no registry).
+# kubelet, kube-proxy and CoreDNS built by ../toolchain/build.sh, joined to the control plane that up.sh started. Pods
+# get a bridge network with host-local addresses whose only route off the bridge is to the Service range (kube-proxy's
+# iptables rules), and the cluster's DNS (CoreDNS on the node's address, behind the Service kube-system/kube-dns);
+# images come only from the local OCI archives of ../image/build.sh (there is no registry).
 # Everything lives under $E2E_WORKDIR/node; node-down.sh removes it.
 #
 # The machine facts this follows (see test/e2e/cluster/README.md and docs/testing.md):
 # - no CAP_SYS_RESOURCE: runc may not lower oom_score_adj, so containerd's CRI restricts it and kubelet uses 0;
 # - cgroup v1: cgroupfs driver on both sides, failCgroupV1 false; swap is tolerated (failSwapOn false);
 # - kubelet refuses a loopback node IP: the node's InternalIP is this machine's own interface address;
-# - a pod's answer to a client on the same bridge must pass kube-proxy's iptables rules: br_netfilter.
+# - a pod's answer to a client on the same bridge must pass kube-proxy's iptables rules: br_netfilter;
+# - CoreDNS answers only for the cluster's domain (NXDOMAIN for every other name: nothing is looked up outside).
 #
 # Env: E2E_WORKDIR, E2E_CLUSTER_NAME, E2E_NODE_NAME (see common.sh), E2E_NODE_IP (default: the first global
-# IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE/E2E_EXITS_ARCHIVE and their *_IMAGE names (from
-# ../image/build.sh), E2E_POSTGRES_ALIASES (more names for the PostgreSQL image, space-separated),
+# IPv4 address), E2E_POSTGRES_ARCHIVE/E2E_PAUSE_ARCHIVE/E2E_EXITS_ARCHIVE/E2E_CNPG_ARCHIVE and their *_IMAGE names
+# (from ../image/build.sh), E2E_POSTGRES_ALIASES (more names for the PostgreSQL image, space-separated),
 # E2E_NODE_LOCK_WAIT (seconds to wait for another run's node to go, default 1800).
 set -euo pipefail
 
@@ -23,10 +25,11 @@ source "$HERE/common.sh"
 LOG_NAME=node
 start=$SECONDS
 
-for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE E2E_EXITS_ARCHIVE E2E_EXITS_IMAGE; do
+for v in E2E_POSTGRES_ARCHIVE E2E_POSTGRES_IMAGE E2E_PAUSE_ARCHIVE E2E_PAUSE_IMAGE E2E_EXITS_ARCHIVE E2E_EXITS_IMAGE \
+  E2E_CNPG_ARCHIVE E2E_CNPG_IMAGE; do
   [[ -n ${!v:-} ]] || fail "$v is not set: eval the output of ../image/build.sh first"
 done
-for b in kubelet kube-proxy; do
+for b in kubelet kube-proxy coredns; do
   [[ -x $E2E_BIN/$b ]] || fail "$E2E_BIN/$b is missing: run ../toolchain/build.sh $b"
 done
 [[ -f $PKI/ca.crt && -f $KUBECONFIG ]] || fail "no control plane in $E2E_WORKDIR: run up.sh"
@@ -39,8 +42,7 @@ if ! flock -n 9; then
   flock -w "${E2E_NODE_LOCK_WAIT:-1800}" 9 || fail "gave up waiting for $NODE_LOCK"
 fi
 
-NODE_IP=${E2E_NODE_IP:-$(ip -4 -o addr show scope global | awk '{sub(/\/.*/, "", $4); print $4; exit}')}
-[[ -n $NODE_IP ]] || fail "no global IPv4 address on this machine for the node (set E2E_NODE_IP)"
+NODE_IP=$(node_ip)
 
 "$HERE/node-down.sh" >/dev/null 2>&1 || true # what a crashed run of this workdir left
 mkdir -p "$NODE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,certs.d/_default}
@@ -143,14 +145,15 @@ import_image() {
 import_image "$E2E_PAUSE_IMAGE" "$E2E_PAUSE_ARCHIVE"
 import_image "$E2E_POSTGRES_IMAGE" "$E2E_POSTGRES_ARCHIVE"
 import_image "$E2E_EXITS_IMAGE" "$E2E_EXITS_ARCHIVE"
-log "imported $E2E_PAUSE_IMAGE, $E2E_POSTGRES_IMAGE and $E2E_EXITS_IMAGE"
+import_image "$E2E_CNPG_IMAGE" "$E2E_CNPG_ARCHIVE"
+log "imported $E2E_PAUSE_IMAGE, $E2E_POSTGRES_IMAGE, $E2E_EXITS_IMAGE and $E2E_CNPG_IMAGE"
 # Other names of the PostgreSQL image that pods of the run use (a restarted node must not pull them).
 for alias in ${E2E_POSTGRES_ALIASES:-}; do
   ctr_ -n k8s.io images tag --force "$E2E_POSTGRES_IMAGE" "$alias" >/dev/null || fail "could not tag $alias"
 done
 
 # --- kubelet ----------------------------------------------------------------------------------------------------
-: >"$NODE_DIR/resolv.conf" # pods get no name server: nothing in them may look a name up outside the machine
+: >"$NODE_DIR/resolv.conf" # the host's name servers are not the pods': only the cluster's DNS (clusterDNS) is theirs
 KUBELET_PORT=$(free_port)
 cat >"$NODE_DIR/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -172,6 +175,8 @@ failSwapOn: false
 oomScoreAdj: 0
 podLogsDir: $NODE_DIR/pod-logs
 resolvConf: $NODE_DIR/resolv.conf
+clusterDNS: [$DNS_SERVICE_IP]
+clusterDomain: $CLUSTER_DOMAIN
 staticPodPath: ""
 maxPods: 20
 # A shared machine: never evict the run's pods or collect its images because a disk or the memory is busy.
@@ -237,4 +242,77 @@ synced || {
   tail -n 20 "$NODE_DIR/kube-proxy.log" >&2
   fail "kube-proxy wrote no rules for the Service default/kubernetes in 60s"
 }
-log "kube-proxy synced; node up in $((SECONDS - start))s"
+log "kube-proxy synced"
+
+# --- CoreDNS ----------------------------------------------------------------------------------------------------
+# The cluster's DNS as a process of the node, on the node's address, answering from the API (the kubernetes plugin,
+# with the run's kubeconfig) for $CLUSTER_DOMAIN only, and NXDOMAIN for any other name (nothing is forwarded: no
+# name may be looked up outside this machine). Pods ask the Service kube-system/kube-dns (kubelet's clusterDNS), a
+# Service without selector whose one endpoint is that address: kube-proxy translates it like any other.
+kubectl apply --server-side --force-conflicts --field-manager=sales-db-e2e -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS}
+spec:
+  clusterIP: $DNS_SERVICE_IP
+  ports:
+  - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-node
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: sales-db-e2e}
+addressType: IPv4
+endpoints:
+- addresses: [$NODE_IP]
+  conditions: {ready: true}
+  nodeName: $NODE_NAME
+ports:
+- {name: dns, port: 53, protocol: UDP}
+- {name: dns-tcp, port: 53, protocol: TCP}
+YAML
+DNS_READY_PORT=$(free_port)
+cat >"$NODE_DIR/Corefile" <<COREFILE
+$CLUSTER_DOMAIN:53 {
+    bind $NODE_IP
+    errors
+    health 127.0.0.1:$(free_port)
+    ready 127.0.0.1:$DNS_READY_PORT
+    kubernetes $CLUSTER_DOMAIN {
+        kubeconfig $KUBECONFIG kwok-$E2E_CLUSTER_NAME
+        pods insecure
+    }
+    cache 30
+}
+.:53 {
+    bind $NODE_IP
+    errors
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+COREFILE
+log "starting CoreDNS v$COREDNS_VERSION on $NODE_IP:53 (Service $DNS_SERVICE_IP)"
+"$E2E_BIN/coredns" -conf "$NODE_DIR/Corefile" >"$NODE_DIR/coredns.log" 2>&1 &
+echo $! >"$NODE_DIR/coredns.pid"
+# Ready once its kubernetes plugin has synced with the API.
+dns_ready() { timeout -k 1 3 curl -fsS "http://127.0.0.1:$DNS_READY_PORT/ready" >/dev/null 2>&1; }
+for _ in $(seq 1 60); do
+  dns_ready && break
+  kill -0 "$(<"$NODE_DIR/coredns.pid")" 2>/dev/null || {
+    tail -n 20 "$NODE_DIR/coredns.log" >&2
+    fail "CoreDNS exited"
+  }
+  sleep 0.5
+done
+dns_ready || {
+  tail -n 20 "$NODE_DIR/coredns.log" >&2
+  fail "CoreDNS was not ready in 30s"
+}
+log "CoreDNS ready; node up in $((SECONDS - start))s"

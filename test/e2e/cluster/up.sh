@@ -3,9 +3,11 @@
 # ../toolchain/build.sh and images built by ../image/build.sh (nothing is downloaded):
 #   - the control plane: etcd + kube-apiserver + kube-controller-manager + kube-scheduler, launched by
 #     `kwokctl --runtime binary` with its kwok controller disabled (it would fake the real node's pods), every
-#     listener on 127.0.0.1; the apiserver reaches kubelet at the node's InternalIP with a client certificate;
-#   - the node: containerd + runc + a bridge CNI + kubelet + kube-proxy (node-up.sh), Ready, and a pod reaching
-#     another through a Service (service-check.sh);
+#     listener on 127.0.0.1 but the apiserver's, which also listens and is advertised on the node's address (pods
+#     reach it through the Service default/kubernetes); it reaches kubelet at the node's InternalIP with a client
+#     certificate;
+#   - the node: containerd + runc + a bridge CNI + kubelet + kube-proxy + CoreDNS (node-up.sh), Ready, and a pod
+#     reaching another through a Service, by its ClusterIP and by its names (service-check.sh);
 #   - storage: a default StorageClass "standard" (no provisioner, WaitForFirstConsumer) and E2E_PV_COUNT `local`
 #     PersistentVolumes of 10Gi on that node, to which kubelet applies a pod's fsGroup like to any real disk.
 #
@@ -16,7 +18,8 @@
 #   E2E_WORKDIR         where run state goes (default $SALES_DB_E2E_CACHE/run)
 #   E2E_CLUSTER_NAME    kwokctl cluster name (default sales-db-e2e)
 #   E2E_NODE_NAME       the node's name (default sales-db-e2e-node)
-#   E2E_PV_COUNT        number of 10Gi PVs (default 14)
+#   E2E_PV_COUNT        number of 10Gi PVs (default 18: 14 before CloudNativePG, 3 for a
+#                       3-instance Cluster, and 1 for its backups)
 #   and what node-up.sh reads (the image archives, E2E_NODE_IP).
 #
 # Output: $E2E_WORKDIR/kubeconfig (context kwok-$E2E_CLUSTER_NAME) and
@@ -28,7 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/common.sh"
 LOG_NAME=cluster
 
-E2E_PV_COUNT=${E2E_PV_COUNT:-14}
+E2E_PV_COUNT=${E2E_PV_COUNT:-18}
 # The small volume's filesystem: initdb takes about 47 MiB of it.
 E2E_SMALL_PV_SIZE=${E2E_SMALL_PV_SIZE:-96Mi}
 start=$SECONDS
@@ -49,12 +52,19 @@ rm -f "$KUBECONFIG"
 #    paths instead of downloading (and the only kube version it could guess is
 #    overridden by the version of the binaries it runs). No kwok controller: it
 #    manages every node, the real one too, and would fake its pods' status.
+# The apiserver listens on every address (kwokctl's bindAddress, 127.0.0.1, stays for etcd and the other components)
+# and is advertised on the node's: pods reach it through the Service default/kubernetes ($KUBERNETES_SERVICE_IP:443,
+# translated by kube-proxy to that address), whose address its certificate names, and it calls webhooks through
+# their Services' ClusterIPs (kube-proxy's rules on this host). kwokctl's one certificate (the admin's, also the
+# serving certificate) names this machine's addresses, the kubernetes.default.svc names and the extra SANs.
+NODE_IP=$(node_ip)
 cat >"$E2E_WORKDIR/kwokctl.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   runtime: binary
   bindAddress: 127.0.0.1
+  kubeApiserverCertSANs: [$KUBERNETES_SERVICE_IP, $NODE_IP]
   kubeVersion: v$KUBE_VERSION
   etcdBinary: $E2E_BIN/etcd
   kubeApiserverBinary: $E2E_BIN/kube-apiserver
@@ -66,16 +76,21 @@ options:
   kubeAdmission: true
   disable:
   - kwok-controller
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - {key: bind-address, value: 0.0.0.0, override: true}
+  - {key: advertise-address, value: "$NODE_IP"}
+  - {key: kubelet-preferred-address-types, value: InternalIP}
+  - {key: kubelet-client-certificate, value: "$PKI/admin.crt"}
+  - {key: kubelet-client-key, value: "$PKI/admin.key"}
+  - {key: service-cluster-ip-range, value: "$SERVICE_SUBNET"}
 EOF
 log "creating cluster $E2E_CLUSTER_NAME (workdir $KWOK_WORKDIR)"
 if ! timeout -k 10 300 "$E2E_BIN/kwokctl" create cluster \
   --name "$E2E_CLUSTER_NAME" \
   --config "$E2E_WORKDIR/kwokctl.yaml" \
   --kubeconfig "$KUBECONFIG" \
-  --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP" \
-  --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
-  --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
-  --extra-args "kube-apiserver=service-cluster-ip-range=$SERVICE_SUBNET" \
   --wait 120s >"$E2E_WORKDIR/kwokctl-create.log" 2>&1; then
   log "kwokctl create cluster failed:"
   cat "$E2E_WORKDIR/kwokctl-create.log" >&2

@@ -7,14 +7,18 @@
 #   machine) for the shell and coreutils, and our entrypoint.sh. No JIT: llvmjit and its 30 MB of LLVM are left out;
 # - pause: Debian's static catatonit in pause mode (-P), the pod sandbox image;
 # - exits: busybox-static, whose container prints a FATAL line and exits with status 3 whatever it is asked to run:
-#   the image that cannot start of the failed-rollout step.
+#   the image that cannot start of the failed-rollout step;
+# - cnpg: the CloudNativePG operator, its manager binary (built by ../toolchain/build.sh cloudnative-pg) as /manager,
+#   named as the release manifest names it (ghcr.io/cloudnative-pg/cloudnative-pg:$CNPG_VERSION), so that neither
+#   its Deployment (once its pull policy is not Always) nor the instance pods' bootstrap-controller init container,
+#   which runs `/manager bootstrap /controller/manager` of that image, pull it.
 # Trixie's packages are resolved and fetched with a scratch APT configuration (its own sources list, naming the
 # Debian mirror this machine's APT uses; its own state and cache in $SALES_DB_E2E_CACHE/apt-trixie; an empty dpkg
 # status) and unpacked with dpkg-deb: no maintainer script runs, and this machine's APT and dpkg are left alone.
 # An archive is cached in $SALES_DB_E2E_CACHE/images under a hash of its inputs (these scripts, the .deb files'
 # sha256s, the host packages copied from) and rebuilt only when they change.
 # Prints `export E2E_*_IMAGE=… E2E_*_ARCHIVE=…` lines for eval; logs go to stderr.
-# Needs root (file ownership in the layer, chroot) and the apt packages of ../cluster/packages.sh.
+# Needs root (file ownership in the layer, chroot), the apt packages of ../cluster/packages.sh and the manager binary.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +37,9 @@ fail() {
   log "$*"
   exit 1
 }
+
+CNPG_MANAGER=$E2E_IMAGE_BIN/cnpg-manager
+[[ -x $CNPG_MANAGER ]] || fail "$CNPG_MANAGER is missing: run ../toolchain/build.sh cloudnative-pg first"
 
 # One build at a time: parallel runs share the archives and the scratch APT state.
 exec 8>"$OUT/.lock"
@@ -111,18 +118,21 @@ DEB_HASHES=$(apt-cache show --no-all-versions "${PACKAGES[@]}" |
 PG_DEB_VERSION=$(awk -v p="postgresql-$PG_MAJOR" '$1 == p {print $2}' <<<"$DEB_HASHES")
 PG_VERSION=${PG_DEB_VERSION%%-*} # 17.12-0+deb13u1 -> 17.12, the image's tag
 
-# A hash of everything that goes into an image: these scripts, the trixie packages, the host packages copied from.
+# A hash of everything that goes into an image: these scripts, the trixie packages, the host packages copied from,
+# the operator's binary.
 inputs_hash() {
   {
     cat "$HERE/build.sh" "$HERE/entrypoint.sh"
     dpkg-query -W -f '${Package} ${Version}\n' busybox-static catatonit umoci
     echo "$DEB_HASHES"
+    sha256sum <"$CNPG_MANAGER"
   } | sha256sum | cut -c1-16
 }
 
-# pack NAME TAG ROOTFS_FN CONFIG_ARGS...: runs ROOTFS_FN DIR to fill the rootfs, then writes $OUT/NAME-<hash>.tar.
+# pack NAME TAG ROOTFS_FN CONFIG_ARGS...: runs ROOTFS_FN DIR to fill the rootfs, then writes $OUT/NAME-<hash>.tar,
+# an image named $REPOSITORY:TAG (default localhost/sales-db-e2e/NAME).
 pack() {
-  local name=$1 tag=$2 fill=$3 hash archive tmp
+  local name=$1 tag=$2 fill=$3 hash archive tmp repository=${REPOSITORY:-localhost/sales-db-e2e/$1}
   shift 3
   hash=$(inputs_hash)
   archive=$OUT/$name-$hash.tar
@@ -138,13 +148,17 @@ pack() {
     umoci config --no-history --image "$tmp/oci:$tag" --config.workingdir / "$@"
     umoci gc --layout "$tmp/oci"
     tar -C "$tmp/oci" -cf "$tmp/image.tar" .
-    rm -f "$OUT/$name"-*.tar
     mv "$tmp/image.tar" "$archive"
     rm -rf "$tmp"
     log "$name: built in $((SECONDS - start))s -> $archive ($(du -h "$archive" | cut -f1))"
   fi
+  # Archives of other inputs go once unused for 2 hours, not at once: another work tree's run (other scripts, so
+  # another hash) may still import its own when its node restarts. A run lasts at most an hour; using an archive
+  # touches it.
+  touch "$archive"
+  find "$OUT" -maxdepth 1 -name "$name-*.tar" ! -name "${archive##*/}" -mmin +120 -delete
   local upper=${name^^}
-  echo "export E2E_${upper}_IMAGE=localhost/sales-db-e2e/$name:$tag E2E_${upper}_ARCHIVE=$archive"
+  echo "export E2E_${upper}_IMAGE=$repository:$tag E2E_${upper}_ARCHIVE=$archive"
 }
 
 # check_postgres ROOTFS: every program and module of PostgreSQL finds its shared libraries inside the rootfs, and
@@ -218,3 +232,20 @@ exits_rootfs() {
 pack exits 17.0-exits exits_rootfs --config.user 999:999 --config.entrypoint /busybox --config.entrypoint sh \
   --config.entrypoint -c --config.entrypoint 'echo "FATAL: this image exits at once (an e2e image)" >&2; exit 3' \
   --config.entrypoint exits
+
+# The operator's image as upstream's Dockerfile makes it (on a distroless base): the binary is
+# /operator/manager_<GOARCH> and /manager a link to it. The operator finds the architectures it can give instance
+# pods by globbing operator/manager_* (without it, every Cluster fails with "invalid architecture: amd64"). A passwd
+# names the release manifest's user (10001) and distroless's nonroot (65532).
+cnpg_rootfs() {
+  local r=$1
+  mkdir -p "$r/operator" "$r/etc" "$r/tmp"
+  install -m 0755 "$CNPG_MANAGER" "$r/operator/manager_amd64"
+  ln -s operator/manager_amd64 "$r/manager"
+  chmod 1777 "$r/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\ncnpg:x:10001:10001:cnpg:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$r/etc/passwd"
+  printf 'root:x:0:\ncnpg:x:10001:\nnonroot:x:65532:\n' >"$r/etc/group"
+  [[ $("$r/manager" version 2>/dev/null) == *"$CNPG_VERSION"* ]] || fail "$CNPG_MANAGER does not report version $CNPG_VERSION"
+}
+REPOSITORY=ghcr.io/cloudnative-pg/cloudnative-pg pack cnpg "$CNPG_VERSION" cnpg_rootfs --config.user 10001:10001 \
+  --config.entrypoint /manager

@@ -5,8 +5,8 @@
 # wrapper module + go version + ldflags) matches and whose binaries exist is skipped.
 #
 # usage: test/e2e/toolchain/build.sh [tool...]
-#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy
-#   actionlint (default: all; `npm run lint` builds actionlint alone). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
+#   tools: pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy coredns
+#   cloudnative-pg actionlint (default: all; `npm run lint` builds actionlint alone). Env: SALES_DB_E2E_CACHE, E2E_BUILD_NICE (default 10),
 #   E2E_DOWNLOAD_RETRIES (default 5), E2E_FORCE_REBUILD=1 to ignore stamps.
 set -euo pipefail
 
@@ -22,9 +22,10 @@ export GOFLAGS="-mod=readonly -buildvcs=false"
 NICE=${E2E_BUILD_NICE:-10}
 RETRIES=${E2E_DOWNLOAD_RETRIES:-5}
 STAMPS=$SALES_DB_E2E_CACHE/stamps
-mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$STAMPS"
+mkdir -p "$E2E_BIN" "$E2E_PLUGIN_BIN" "$E2E_IMAGE_BIN" "$STAMPS"
 
-ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy actionlint)
+ALL_TOOLS=(pulumi pulumi-language-nodejs kubernetes-provider kubernetes etcd kwok helm kubelet kube-proxy coredns
+  cloudnative-pg actionlint)
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -109,6 +110,20 @@ define_tool() {
       kube_ldflags
       TAGS="selinux,notest"
       LABEL="kube-proxy v$KUBE_VERSION"
+      ;;
+    coredns)
+      # The cluster's DNS, a host process of node-up.sh; our main.go links only the plugins its Corefile uses.
+      PKGS=(sales-db-e2e/toolchain/coredns)
+      LDFLAGS=""
+      LABEL="coredns v$COREDNS_VERSION (kubernetes, cache, errors, log, health, ready, bind, template)"
+      ;;
+    cloudnative-pg)
+      # The CloudNativePG operator's manager, the /manager of the operator image (../image/build.sh); not on PATH.
+      PKGS=(github.com/cloudnative-pg/cloudnative-pg/cmd/manager)
+      OUTNAMES=(cnpg-manager)
+      DEST=$E2E_IMAGE_BIN
+      LDFLAGS="-X github.com/cloudnative-pg/cloudnative-pg/pkg/versions.buildVersion=$CNPG_VERSION"
+      LABEL="cloudnative-pg manager v$CNPG_VERSION"
       ;;
     etcd)
       PKGS=(go.etcd.io/etcd/server/v3)

@@ -19,6 +19,8 @@ ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 HELM_VERSION=3.22.0
 ACTIONLINT_VERSION=1.7.12
+COREDNS_VERSION=1.14.7
+CNPG_VERSION=1.28.0
 
 SALES_DB_E2E_CACHE=${SALES_DB_E2E_CACHE:-$HOME/.cache/sales-db-e2e}
 E2E_BIN=$SALES_DB_E2E_CACHE/bin
@@ -26,3 +28,5 @@ E2E_BIN=$SALES_DB_E2E_CACHE/bin
 # "ambient" plugins (with a warning) instead of the versioned copy that
 # install-plugins.sh puts into PULUMI_HOME.
 E2E_PLUGIN_BIN=$SALES_DB_E2E_CACHE/plugin-bin
+# Binaries that go into images (../image/build.sh), not onto PATH.
+E2E_IMAGE_BIN=$SALES_DB_E2E_CACHE/image-bin
