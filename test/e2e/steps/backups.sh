@@ -12,13 +12,14 @@ tables_digest() {
   query "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM sales t
     UNION ALL SELECT md5(string_agg(o::text, '|' ORDER BY o::text)) FROM orders o" "$BACKUP_NS"
 }
-# run_backup NAME: a backup now, from the CronJob, as the README says; its status is the Job's.
+# run_backup NAME [NAMESPACE]: a backup now, from the CronJob, as the README says; its status is the Job's.
 run_backup() {
-  kubectl -n "$BACKUP_NS" create job "$1" --from=cronjob/postgres-backup >/dev/null || return 1
-  kubectl -n "$BACKUP_NS" wait --for=jsonpath='{.status.conditions[0].status}'=True "job/$1" --timeout=120s \
+  local ns=${2:-$BACKUP_NS}
+  kubectl -n "$ns" create job "$1" --from=cronjob/postgres-backup >/dev/null || return 1
+  kubectl -n "$ns" wait --for=jsonpath='{.status.conditions[0].status}'=True "job/$1" --timeout=120s \
     >/dev/null || return 1
-  kubectl -n "$BACKUP_NS" logs "job/$1"
-  [[ $(kubectl -n "$BACKUP_NS" get job "$1" -o jsonpath='{.status.succeeded}') == 1 ]]
+  kubectl -n "$ns" logs "job/$1"
+  [[ $(kubectl -n "$ns" get job "$1" -o jsonpath='{.status.succeeded}') == 1 ]]
 }
 list_backups() { sh -c "$(backup_output listBackups)" | grep -o '[^ ]*\.dump$'; }
 

@@ -62,12 +62,15 @@ ha_up() {
     grep -o 'Version:[0-9][0-9.]*') || return 1
   echo "operator: CloudNativePG ${version#Version:}"
   new_stack e2e-ha "namespace=$HA_NS" createNamespace=true instances=3 storageSize=1Gi pvcRetention=Retain \
-    seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE" || return 1
+    'backupSchedule=0 3 * * *' backupKeep=2 seedWaitTimeout=120 "image=$E2E_POSTGRES_IMAGE" || return 1
   t=$(date +%s.%N)
   ha_stack up --yes --skip-preview >"$WORK/ha-up.txt" 2>&1 || { tail -n 30 "$WORK/ha-up.txt"; return 1; }
   HA_UP="up to a seeded 3-instance cluster $(seconds_since "$t") s (one pod, the up step: ${UP_SECONDS:-?} s)"
   echo "$HA_UP"
   [[ $(ha_pods primary) != *" "* ]] || { echo "more than one primary: $(ha_pods primary)"; return 1; }
+  # The chart renders only its backups here: no StatefulSet, no Service of its own.
+  ! kubectl -n "$HA_NS" get statefulset/postgres service/postgres >/dev/null 2>&1 ||
+    { echo "the chart's server was deployed beside the Cluster"; return 1; }
   wait_streaming 2
 }
 
@@ -123,6 +126,24 @@ ha_seed_after_failover() {
   ha_config set seedCsv "$WORK/sales-v2.csv" || return 1
   ha_stack up --yes --skip-preview >"$WORK/ha-seed.txt" 2>&1 || { tail -n 20 "$WORK/ha-seed.txt"; return 1; }
   rows_everywhere "$ROWS_V2"
+}
+
+# ha-backup-restore: after the failovers, a backup from the CronJob dumps the primary (through <cluster>-rw, TLS
+# verified), listBackups shows it, and `restoreBackup=latest` undoes an edit by hand on every instance.
+ha_backup_restore() {
+  local backups restored
+  run_backup ha-backup-1 "$HA_NS" || return 1
+  [[ $(kubectl -n "$HA_NS" get pvc postgres-backups -o jsonpath='{.status.phase}') == Bound ]] || return 1
+  backups=$(sh -c "$(pulumi_ stack output listBackups --stack e2e-ha)" | grep -o '[^ ]*\.dump$') || return 1
+  echo "backups: $backups"
+  [[ $(grep -c . <<<"$backups") == 1 ]] || return 1
+  ha_sql "$(ha_pods primary)" "UPDATE sales SET quantity = 1" >/dev/null || return 1
+  ha_config set restoreBackup latest || return 1
+  ha_stack up --yes --skip-preview >"$WORK/ha-restore.txt" 2>&1 || { tail -n 20 "$WORK/ha-restore.txt"; return 1; }
+  restored=$(pulumi_ stack output restoredBackup --stack e2e-ha) || return 1
+  [[ $restored == "$backups" ]] || { echo "restored $restored, not $backups"; return 1; }
+  rows_everywhere "$ROWS_V2" || return 1
+  ha_stack up --yes --expect-no-changes >/dev/null || { echo "up after the restore has changes"; return 1; }
 }
 
 # ha-no-changes: after the failovers, neither preview nor refresh sees a change.
@@ -200,7 +221,7 @@ ha_failover_mid_seed() {
 }
 
 # ha-destroy: the add-ons refuse to go while the Cluster exists; the stack's destroy (Retain) leaves the three
-# PVCs, free of the Cluster, and nothing else of ours; they are then deleted by hand.
+# instances' PVCs, free of the Cluster, and the backups' PVC, and nothing else of ours.
 ha_destroy() {
   local status=0 left pvcs
   addons destroy --yes --skip-preview >"$WORK/addons-refused.txt" 2>&1 && status=1
@@ -216,6 +237,8 @@ ha_destroy() {
   pvcs=$(kubectl -n "$HA_NS" get pvc -l "cnpg.io/cluster=$HA_CLUSTER" -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.ownerReferences}{"\n"}{end}')
   echo "retained: $pvcs"
   [[ $(grep -c . <<<"$pvcs") == 3 && $pvcs != *uid* ]] || { echo "expected 3 PVCs without owners"; return 1; }
+  [[ $(kubectl -n "$HA_NS" get pvc postgres-backups -o jsonpath='{.status.phase}') == Bound ]] ||
+    { echo "destroy took the backups"; return 1; }
 }
 
 # addons-destroy: with no Cluster left, the add-ons' destroy removes the operator, its namespace and its CRDs.
@@ -235,6 +258,7 @@ ha_steps() {
   step ha-failover ha_failover
   grep -E '^(failover|replicas streaming)' "$WORK/step.log" || true
   step ha-seed-after-failover ha_seed_after_failover
+  step ha-backup-restore ha_backup_restore
   step ha-no-changes ha_no_changes
   step ha-tls ha_tls
   grep -E '^seed session TLS' "$WORK/step.log" || true

@@ -39,18 +39,31 @@ timings_checks() {
 FRESH_NS=sales-db-e2e-fresh
 fresh_stack() { stack_on e2e-fresh "$@"; }
 fresh_config() { config_on e2e-fresh "$@"; }
+# cpu_seconds PIDFILE...: the CPU seconds (user and system) the processes of these pid files have used so far.
+cpu_seconds() {
+  local file total=0 ticks
+  ticks=$(getconf CLK_TCK)
+  for file in "$@"; do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$(cat "$file")/stat")))
+  done
+  awk -v t="$total" -v k="$ticks" 'BEGIN { printf "%.2f", t / k }'
+}
+# The processes a port-forward's bytes cross besides ours: the apiserver and the node's kubelet.
+FORWARDERS=()
 # reload_runs MODE...: for each MODE (port-forward or direct), switches the seed to it and times an `up` that
 # reloads the other 1M-row CSV, then one with nothing to change (noop); prints MODE SECONDS per run. The table
 # must hold the CSV just loaded (the second CSV's first product differs).
 reload_runs() {
-  local mode csv=b t service_ip marker
+  local mode csv=b t service_ip marker cpu
   service_ip=$(kubectl -n "$FRESH_NS" get service postgres -o jsonpath='{.spec.clusterIP}') || return 1
   fresh_config set seedHost "$service_ip" || return 1
   for mode in "$@"; do
     fresh_config set seedConnection "$mode" && fresh_config set seedCsv "$WORK/million-$csv.csv" || return 1
+    cpu=$(cpu_seconds "${FORWARDERS[@]}")
     t=$(date +%s.%N)
     fresh_stack up --yes --skip-preview >"$WORK/fresh-reload.txt" 2>&1 || { cat "$WORK/fresh-reload.txt"; return 1; }
     echo "$mode $(seconds_since "$t")"
+    echo "$mode-forwarders $(awk -v a="$cpu" -v b="$(cpu_seconds "${FORWARDERS[@]}")" 'BEGIN { printf "%.2f", b - a }')"
     t=$(date +%s.%N)
     fresh_stack up --yes --skip-preview --expect-no-changes >/dev/null || return 1
     echo "noop $(seconds_since "$t")"
@@ -73,6 +86,7 @@ pulumi_path_checks() {
   fresh_stack up --yes >"$WORK/fresh-up.txt" 2>&1 || { cat "$WORK/fresh-up.txt"; return 1; }
   first=$(seconds_since "$t")
   [[ $(query "SELECT count(*) FROM sales" "$FRESH_NS") == 1000000 ]] || { echo "the fresh stack's table is not seeded"; return 1; }
+  FORWARDERS=("$E2E_WORKDIR/kwok/clusters/${E2E_CLUSTER_NAME:-sales-db-e2e}/pids/kube-apiserver.pid" "$E2E_WORKDIR/node/kubelet.pid")
   runs=$(reload_runs port-forward direct port-forward direct port-forward direct) || { echo "$runs"; return 1; }
   echo "$runs"
   forward=$(median_of port-forward "$runs") direct=$(median_of direct "$runs") noop=$(median_of noop "$runs")
@@ -81,6 +95,8 @@ pulumi_path_checks() {
   PULUMI_PATH="$PULUMI_PATH directly ${direct} s, with nothing to change ${noop} s; the seed's part (validation and load)"
   PULUMI_PATH="$PULUMI_PATH $(awk -v f="$forward" -v d="$direct" -v n="$noop" \
     'BEGIN { printf "%.2f s through the port-forward, %.2f s directly (%.2fx)", f - n, d - n, (f - n) / (d - n) }')"
+  PULUMI_PATH="$PULUMI_PATH; CPU of the apiserver and kubelet during a reload (median): through the port-forward"
+  PULUMI_PATH="$PULUMI_PATH $(median_of port-forward-forwarders "$runs") s, directly $(median_of direct-forwarders "$runs") s"
   echo "pulumi path: $PULUMI_PATH"
 }
 
