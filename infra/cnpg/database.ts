@@ -5,7 +5,7 @@ import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseTarget } from "../database/target";
 import { stackNamespace } from "../postgres/namespace";
-import { CHART_DIR, chartValues, hashFolder, POSTGRES_PORT } from "../postgres/chart";
+import { CHART_DIR, POSTGRES_PORT, releaseValues } from "../postgres/chart";
 import type { PostgresDatabaseArgs } from "../postgres/database";
 import { RolePassword } from "../postgres/role-password";
 import { clusterManifest } from "./cluster-spec";
@@ -142,19 +142,10 @@ export class HaDatabase extends pulumi.ComponentResource {
             name: args.clusterName,
             chart: CHART_DIR,
             namespace: namespaceName,
-            values: chartValues({
-              image: args.image,
-              dbName: args.dbName,
-              dbUser: args.dbUser,
+            values: releaseValues(args, {
               secretName: names.authSecret,
               secretKey: BASIC_AUTH_PASSWORD,
               server: { service: names.readWrite, caSecret: args.caSecret ?? names.caSecret },
-              storageSize: args.storageSize,
-              storageClass: args.storageClass,
-              pvcRetention: args.pvcRetention,
-              resources: args.resources,
-              backup: args.backup,
-              chartHash: hashFolder(CHART_DIR),
             }),
             // Nothing to wait for, and Helm's wait would hang: on a WaitForFirstConsumer class the backup volume
             // stays Pending until the first backup's (or the restore's) pod mounts it. atomic would force the wait.

@@ -100,6 +100,34 @@ export function chartValues(inputs: ChartInputs) {
   };
 }
 
+/** The settings of a stack that go into the chart's values. */
+export type StackChartSettings = Pick<
+  ChartInputs,
+  "image" | "dbName" | "dbUser" | "storageSize" | "storageClass" | "pvcRetention" | "resources" | "backup"
+>;
+
+/**
+ * The values of a release of the chart in CHART_DIR, for a stack's settings and where its password is. The
+ * settings are named one by one: the args they come from hold the password, which must never reach the values.
+ */
+export function releaseValues(
+  settings: StackChartSettings,
+  auth: Pick<ChartInputs, "secretName" | "secretKey" | "server">,
+) {
+  return chartValues({
+    image: settings.image,
+    dbName: settings.dbName,
+    dbUser: settings.dbUser,
+    storageSize: settings.storageSize,
+    storageClass: settings.storageClass,
+    pvcRetention: settings.pvcRetention,
+    resources: settings.resources,
+    backup: settings.backup,
+    ...auth,
+    chartHash: hashFolder(CHART_DIR),
+  });
+}
+
 /**
  * sha256 over every file of a folder (names and contents, in sorted order). Fed into the release so that an
  * edited template changes its inputs: Helm itself only notices a local chart when its version changes.
