@@ -171,14 +171,6 @@ export function loadConfig(
   if (backupSchedule && !CRON.test(backupSchedule)) {
     fail("backupSchedule", 'a cron schedule like "0 3 * * *" (or empty for no backups)', backupSchedule);
   }
-  if (backupSchedule && instances > 1) {
-    fail(
-      "backupSchedule",
-      `empty while instances is ${instances} (the chart's pg_dump backups run with one instance only: ` +
-        "pulumi config rm backupSchedule; README, High availability)",
-      backupSchedule,
-    );
-  }
   const restore = text(
     "restoreBackup",
     BACKUP_NAME,

@@ -74,7 +74,8 @@ const cluster = ha
       ...databaseArgs,
       clusterName: config.releaseName,
       instances: config.instances,
-      image: `${config.image.repository}:${config.image.tag}`,
+      image: config.image,
+      backup: config.backup,
       readyTimeoutSeconds: config.helmTimeoutSeconds,
       caSecret: config.seed.caSecret,
     })
@@ -121,7 +122,11 @@ const restore = config.backup.schedule
         target: db.target,
         waitTimeoutSeconds: config.seed.waitTimeoutSeconds,
       },
-      { dependsOn: [deployed], provider: dynamicProviderHost },
+      // The restore's Job is made from the backup CronJob: the chart's, or for a cluster its backup-only release's.
+      {
+        dependsOn: [deployed, ...(cluster?.backups ? [cluster.backups] : [])],
+        provider: dynamicProviderHost,
+      },
     )
   : undefined;
 

@@ -1,10 +1,11 @@
 // Two or more instances: a CloudNativePG Cluster (one primary, streaming replicas) instead of the chart.
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as core from "@pulumi/kubernetes/core/v1";
+import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseTarget } from "../database/target";
 import { stackNamespace } from "../postgres/namespace";
-import { POSTGRES_PORT } from "../postgres/chart";
+import { CHART_DIR, POSTGRES_PORT, releaseValues } from "../postgres/chart";
 import type { PostgresDatabaseArgs } from "../postgres/database";
 import { RolePassword } from "../postgres/role-password";
 import { clusterManifest } from "./cluster-spec";
@@ -14,16 +15,11 @@ import { VolumeRelease } from "./volume-release-resource";
 /** The Secret key of a kubernetes.io/basic-auth Secret that holds the password. */
 export const BASIC_AUTH_PASSWORD = "password";
 
-export interface HaDatabaseArgs extends Omit<
-  PostgresDatabaseArgs,
-  "backup" | "releaseName" | "image" | "helmTimeoutSeconds"
-> {
+export interface HaDatabaseArgs extends Omit<PostgresDatabaseArgs, "releaseName" | "helmTimeoutSeconds"> {
   /** The Cluster's name (the stack's releaseName): its Services are `<name>-rw` and `<name>-ro`. */
   readonly clusterName: string;
   /** Two or more. */
   readonly instances: number;
-  /** A full PostgreSQL server image, `repository:tag`. */
-  readonly image: string;
   /** How long `up` waits for the Cluster to be Ready (every instance streaming). */
   readonly readyTimeoutSeconds: number;
   /** The Secret whose `ca.crt` verifies the server; default the Cluster's own CA. */
@@ -41,6 +37,8 @@ export class HaDatabase extends pulumi.ComponentResource {
   readonly target: DatabaseTarget;
   readonly rolePassword: RolePassword;
   readonly cluster: apiextensions.CustomResource;
+  /** With a backup schedule: the chart's backups only (scripts, volume, CronJob), dumping from `<name>-rw`. */
+  readonly backups?: helm.Release;
 
   constructor(name: string, args: HaDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sales-db:cnpg:HaDatabase", name, {}, opts);
@@ -97,7 +95,7 @@ export class HaDatabase extends pulumi.ComponentResource {
       name: args.clusterName,
       namespace: args.namespace,
       instances: args.instances,
-      image: args.image,
+      image: `${args.image.repository}:${args.image.tag}`,
       dbName: args.dbName,
       dbUser: args.dbUser,
       storageSize: args.storageSize,
@@ -134,6 +132,31 @@ export class HaDatabase extends pulumi.ComponentResource {
       },
       { parent: this, provider: args.dynamicProvider, dependsOn: [this.cluster] },
     );
+
+    // The chart's pg_dump backups, without its server: a Job dumps the primary through the -rw Service, verified
+    // against the CA the seed uses, with the password the Secret holds when it runs (a rotation needs nothing).
+    this.backups = args.backup.schedule
+      ? new helm.Release(
+          `${name}-backups`,
+          {
+            name: args.clusterName,
+            chart: CHART_DIR,
+            namespace: namespaceName,
+            values: releaseValues(args, {
+              secretName: names.authSecret,
+              secretKey: BASIC_AUTH_PASSWORD,
+              server: { service: names.readWrite, caSecret: args.caSecret ?? names.caSecret },
+            }),
+            // Nothing to wait for, and Helm's wait would hang: on a WaitForFirstConsumer class the backup volume
+            // stays Pending until the first backup's (or the restore's) pod mounts it. atomic would force the wait.
+            skipAwait: true,
+            atomic: false,
+            cleanupOnFail: true,
+          },
+          // After the Cluster: its Services exist before any backup pod (whose environment names their address).
+          { parent: this, dependsOn: [...args.after, secret, this.cluster], protect: args.protect },
+        )
+      : undefined;
 
     const deployed = this.cluster.metadata.apply((metadata) => metadata?.namespace ?? args.namespace);
     this.namespace = deployed;

@@ -58,6 +58,13 @@ export interface ChartInputs {
   /** Scheduled backups: an empty schedule makes none. */
   readonly backup: { readonly schedule: string; readonly keep: number };
   readonly chartHash: string;
+  /** The Secret's key that holds the password. Default PASSWORD_KEY, the chart's own Secret's. */
+  readonly secretKey?: string;
+  /**
+   * Backups only, of a server the chart does not run (a CloudNativePG Cluster): the Service to dump from (its name
+   * in the server's certificate) and the Secret whose `ca.crt` verifies it. Default: the chart runs the server.
+   */
+  readonly server?: { readonly service: string; readonly caSecret: string };
 }
 
 /** The longest a backup or restore Job may run (its activeDeadlineSeconds). */
@@ -66,12 +73,14 @@ export const BACKUP_TIMEOUT_SECONDS = 3600;
 /** Helm values for the chart. They name the Secret and never hold the password. */
 export function chartValues(inputs: ChartInputs) {
   return {
+    // Unset for the chart's own server: the values of its stacks stay as they were.
+    ...(inputs.server ? { server: { enabled: false, ...inputs.server } } : {}),
     image: { repository: inputs.image.repository, tag: inputs.image.tag, pullPolicy: "IfNotPresent" },
     auth: {
       database: inputs.dbName,
       username: inputs.dbUser,
       existingSecret: inputs.secretName,
-      secretKey: PASSWORD_KEY,
+      secretKey: inputs.secretKey ?? PASSWORD_KEY,
     },
     persistence: {
       size: inputs.storageSize,
@@ -89,6 +98,34 @@ export function chartValues(inputs: ChartInputs) {
     },
     chartHash: inputs.chartHash,
   };
+}
+
+/** The settings of a stack that go into the chart's values. */
+export type StackChartSettings = Pick<
+  ChartInputs,
+  "image" | "dbName" | "dbUser" | "storageSize" | "storageClass" | "pvcRetention" | "resources" | "backup"
+>;
+
+/**
+ * The values of a release of the chart in CHART_DIR, for a stack's settings and where its password is. The
+ * settings are named one by one: the args they come from hold the password, which must never reach the values.
+ */
+export function releaseValues(
+  settings: StackChartSettings,
+  auth: Pick<ChartInputs, "secretName" | "secretKey" | "server">,
+) {
+  return chartValues({
+    image: settings.image,
+    dbName: settings.dbName,
+    dbUser: settings.dbUser,
+    storageSize: settings.storageSize,
+    storageClass: settings.storageClass,
+    pvcRetention: settings.pvcRetention,
+    resources: settings.resources,
+    backup: settings.backup,
+    ...auth,
+    chartHash: hashFolder(CHART_DIR),
+  });
 }
 
 /**

@@ -6,10 +6,9 @@ import type { DatabaseTarget } from "../database/target";
 import {
   CHART_DIR,
   chartNames,
-  chartValues,
-  hashFolder,
   PASSWORD_KEY,
   POSTGRES_PORT,
+  releaseValues,
   type ContainerResources,
 } from "./chart";
 import { RolePassword } from "./role-password";
@@ -130,19 +129,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         name: releaseName,
         chart: CHART_DIR,
         namespace: namespaceName,
-        // Named one by one: the args hold the password, which must never reach the values.
-        values: chartValues({
-          image: args.image,
-          dbName: args.dbName,
-          dbUser: args.dbUser,
-          secretName,
-          storageSize: args.storageSize,
-          storageClass: args.storageClass,
-          pvcRetention: args.pvcRetention,
-          resources: args.resources,
-          backup: args.backup,
-          chartHash: hashFolder(CHART_DIR),
-        }),
+        values: releaseValues(args, { secretName }),
         atomic: true,
         cleanupOnFail: true,
         timeout: args.helmTimeoutSeconds,

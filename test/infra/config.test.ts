@@ -81,7 +81,9 @@ describe("stack config", () => {
         Object.entries(file.config).map(([k, v]) => [k.replace("sales-db:", ""), String(v)]),
       );
       expect(read(values).instances, stack).to.equal(instances);
-      expect(read(values).backup.schedule, `${stack}: backups need one instance`).to.equal("");
+      expect(read(values).backup.schedule, `${stack}: nightly backups, HA or not`).to.equal(
+        stack === "dev" ? "" : "0 3 * * *",
+      );
     }
     for (const bad of ["0", "10", "2.5", "two"]) {
       expect(failure({ instances: bad })).to.contain(
@@ -90,11 +92,12 @@ describe("stack config", () => {
     }
   });
 
-  it("refuses backupSchedule with two or more instances, saying how to go on", () => {
-    expect(failure({ instances: "2", backupSchedule: "@daily" })).to.equal(
-      "config sales-db:backupSchedule must be empty while instances is 2 (the chart's pg_dump backups run with " +
-        'one instance only: pulumi config rm backupSchedule; README, High availability), got "@daily"',
-    );
+  it("takes backupSchedule with two or more instances (the backups dump the primary)", () => {
+    expect(read({ instances: "2", backupSchedule: "@daily", restoreBackup: "latest" }).backup).to.deep.equal({
+      schedule: "@daily",
+      keep: 7,
+      restore: "latest",
+    });
   });
 
   it("direct mode with two or more instances connects to the cluster's read-write Service by default", () => {

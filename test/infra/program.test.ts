@@ -16,7 +16,7 @@ import {
   type Registered,
 } from "../support/pulumi";
 
-/** A stack file's settings on one pod: the chart, with the nightly backups prod and staging had before HA. */
+/** A stack file's settings on one pod: the chart, with nightly backups (prod and staging run a Cluster). */
 const ONE_POD = { "sales-db:instances": "1", "sales-db:backupSchedule": "0 3 * * *" };
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";

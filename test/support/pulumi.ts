@@ -7,6 +7,8 @@ export interface Registered {
   readonly inputs: Record<string, unknown>;
   /** The explicit provider's reference (`urn::id`), if the resource has one. */
   readonly provider?: string;
+  /** The names of the resources it depends on directly (its dependsOn, and those of its inputs). */
+  readonly dependsOn: string[];
 }
 
 /** Resolves an Output in a test (mocks resolve everything, unknowns included, to plain values). */
@@ -28,10 +30,18 @@ export async function runProgram(
   outputsOf: Record<string, Record<string, unknown>> = {},
 ): Promise<{ resources: Registered[]; exports: Record<string, pulumi.Output<unknown>> }> {
   const resources: Registered[] = [];
+  /** Each registration's direct dependencies (names), which the mocks' arguments leave out. */
+  const dependencies = new Map<string, string[]>();
   await pulumi.runtime.setMocks(
     {
       async newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider,
+          dependsOn: dependencies.get(args.name) ?? [],
+        });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "kubernetes:helm.sh/v3:Release") {
           state.status = { name: args.inputs.name, namespace: args.inputs.namespace, status: "deployed" };
@@ -52,6 +62,15 @@ export async function runProgram(
     stack,
     false,
   );
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(request: RegisterRequest, callback: unknown): Promise<void>;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    const names = request.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
+    dependencies.set(request.getName(), names);
+    return register(request, callback);
+  };
   const secretKeys = Object.keys(config).filter((key) => key.endsWith(":dbPassword"));
   pulumi.runtime.setAllConfig(config, secretKeys);
 
@@ -69,6 +88,12 @@ export async function runProgram(
   // Every export resolves only once the resources behind it (the seed last) have been registered.
   await valueOf(pulumi.output(stackExports));
   return { resources, exports: stackExports };
+}
+
+/** The part of the engine's RegisterResourceRequest that the mocks read dependencies from. */
+interface RegisterRequest {
+  getName(): string;
+  getDependenciesList(): string[];
 }
 
 /** Evaluates a dynamic provider's recorded source, as the engine's provider host does. */

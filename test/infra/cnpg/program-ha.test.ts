@@ -10,6 +10,7 @@ const SEED = "pulumi-nodejs:dynamic/seed:SalesSeed";
 const ROLE_PASSWORD = "pulumi-nodejs:dynamic/postgres:RolePassword";
 const VOLUME_RELEASE = "pulumi-nodejs:dynamic/cnpg:VolumeRelease";
 const PREFLIGHT = "pulumi-nodejs:dynamic/postgres:Preflight";
+const RESTORE = "pulumi-nodejs:dynamic/backup:BackupRestore";
 
 describe("Pulumi program (mocks): instances", () => {
   for (const [stack, instances, size] of [
@@ -21,9 +22,59 @@ describe("Pulumi program (mocks): instances", () => {
       let exports: Record<string, pulumi.Output<unknown>>;
       before(async () => ({ resources, exports } = await runProgram(stack, stackConfig(stack))));
 
-      it("deploys a Cluster, not the chart", () => {
-        expect(resources.some((r) => r.type === RELEASE)).to.equal(false);
+      it("deploys a Cluster, and the chart for its backups only: no server of the chart's", () => {
         expect(resources.filter((r) => r.type === CLUSTER)).to.have.length(1);
+        const releases = resources.filter((r) => r.type === RELEASE);
+        expect(releases).to.have.length(1);
+        const values = releases[0]!.inputs.values as { server: object; backup: object };
+        expect(values.server).to.deep.equal({
+          enabled: false,
+          service: "postgres-rw",
+          caSecret: "postgres-ca",
+        });
+        expect(values.backup).to.deep.include({ schedule: "0 3 * * *", keep: 7 });
+      });
+
+      it("backs up the primary through postgres-rw with the Cluster's Secret, after the Cluster, never waiting", () => {
+        const release = find(resources, RELEASE);
+        expect(release.inputs).to.include({
+          name: "postgres",
+          namespace: `sales-db-${stack}`,
+          skipAwait: true,
+          atomic: false,
+        });
+        expect((release.inputs.values as { auth: object }).auth).to.deep.equal({
+          database: "sales_db",
+          username: "sales",
+          existingSecret: "postgres-auth",
+          secretKey: "password",
+        });
+        expect(
+          (release.inputs.values as { persistence: object }).persistence,
+          "Retain keeps the volume",
+        ).to.deep.include({ size, retentionPolicy: "Retain" });
+        expect(release.dependsOn).to.include(find(resources, CLUSTER).name);
+      });
+
+      it("restores with a Job of the backup CronJob into the primary, after the Cluster and that CronJob", () => {
+        const restore = find(resources, RESTORE);
+        expect(restore.inputs).to.include({
+          namespace: `sales-db-${stack}`,
+          cronJob: "postgres-backup",
+          database: "sales_db",
+          user: "sales",
+        });
+        expect(restore.inputs.target).to.deep.equal(find(resources, SEED).inputs.target);
+        expect(restore.dependsOn).to.include.members([
+          find(resources, CLUSTER).name,
+          find(resources, RELEASE).name,
+        ]);
+        expect(find(resources, SEED).dependsOn).to.include(restore.name);
+      });
+
+      it("exports the backup volume and its list command", async () => {
+        expect(await valueOf(pulumi.output(exports.backupVolume))).to.equal("postgres-backups");
+        expect(await valueOf(pulumi.output(exports.listBackups))).to.contain("claimName");
       });
 
       it("gives the Cluster the stack's instances, image, uid, storage, resources and bootstrap Secret", () => {
@@ -49,10 +100,18 @@ describe("Pulumi program (mocks): instances", () => {
         const secret = find(resources, SECRET).inputs as { type: string; stringData: unknown };
         expect(secret.type).to.equal("kubernetes.io/basic-auth");
         expect(secretValue(secret.stringData)).to.deep.equal({ username: "sales", password: PASSWORD });
-        for (const resource of resources.filter((r) => ![SECRET, SEED, ROLE_PASSWORD].includes(r.type))) {
+        for (const resource of resources.filter(
+          (r) => ![SECRET, SEED, ROLE_PASSWORD, RESTORE].includes(r.type),
+        )) {
           expect(JSON.stringify(resource.inputs), resource.type).to.not.include(PASSWORD);
         }
         expect(secretValue(find(resources, SEED).inputs.password)).to.equal(PASSWORD);
+        expect(secretValue(find(resources, RESTORE).inputs.password), "the restore's, a secret").to.equal(
+          PASSWORD,
+        );
+        expect(JSON.stringify(find(resources, RELEASE).inputs), "the backups' release").to.not.include(
+          PASSWORD,
+        );
       });
 
       it("seeds the primary of the moment (a label selector, never a pod name) over TLS verified by the cluster's CA", () => {
@@ -141,12 +200,34 @@ describe("Pulumi program (mocks): instances", () => {
     expect(find(resources, VOLUME_RELEASE).inputs.retain).to.equal(false);
   });
 
-  it("refuses backupSchedule with two or more instances, in one line naming both", async () => {
-    const error = await runProgram(
+  it("restores the backup restoreBackup names into a cluster, before the seed", async () => {
+    const { resources, exports } = await runProgram(
       "prod",
-      stackConfig("prod", { "sales-db:backupSchedule": "0 3 * * *" }),
-    ).catch((e: unknown) => e);
-    expect(String(error)).to.match(/config sales-db:backupSchedule must be empty while instances is 3 \(/);
-    expect(String(error).split("\n")[0]).to.contain("pulumi config rm backupSchedule");
+      stackConfig("prod", { "sales-db:restoreBackup": "latest" }),
+    );
+    const restore = find(resources, RESTORE);
+    expect(restore.inputs.backup).to.equal("latest");
+    expect(restore.dependsOn).to.include(find(resources, RELEASE).name);
+    expect(find(resources, SEED).dependsOn).to.include(restore.name);
+    expect(await valueOf(pulumi.output(exports.restoredBackup))).to.equal(undefined);
+  });
+
+  it("verifies the backups' server against the CA Secret seedCaSecret names", async () => {
+    const { resources } = await runProgram(
+      "prod",
+      stackConfig("prod", { "sales-db:seedCaSecret": "our-own-ca" }),
+    );
+    expect((find(resources, RELEASE).inputs.values as { server: object }).server).to.deep.include({
+      caSecret: "our-own-ca",
+    });
+  });
+
+  it("makes no backups, release or restore for a cluster without backupSchedule", async () => {
+    const { resources, exports } = await runProgram(
+      "prod",
+      stackConfig("prod", { "sales-db:backupSchedule": "" }),
+    );
+    expect(resources.some((r) => r.type === RELEASE || r.type === RESTORE)).to.equal(false);
+    expect(await valueOf(pulumi.output(exports.backupVolume))).to.equal(undefined);
   });
 });

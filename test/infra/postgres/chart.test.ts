@@ -84,7 +84,14 @@ describe("chart", () => {
     const schema = JSON.parse(readFileSync(join(CHART_DIR, "values.schema.json"), "utf8"));
     expect(schema.additionalProperties).to.equal(false);
     expect(schema.properties.auth.additionalProperties).to.equal(false);
-    expect(Object.keys(chartValues(INPUTS)).sort()).to.deep.equal(Object.keys(schema.properties).sort());
+    const backupOnly = chartValues({
+      ...INPUTS,
+      server: { service: "postgres-rw", caSecret: "postgres-ca" },
+    });
+    expect(Object.keys(backupOnly).sort()).to.deep.equal(Object.keys(schema.properties).sort());
+    expect(Object.keys(chartValues(INPUTS)), "the chart's own server: no server values").to.not.include(
+      "server",
+    );
     const defaults = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
     expect(Object.keys(defaults).sort()).to.deep.equal(Object.keys(schema.properties).sort());
   });
@@ -353,6 +360,115 @@ renderTests(
         const variable = names.service.toUpperCase().replace(/-/g, "_");
         expect(env.find((e) => e.name === "PGHOST")?.value).to.equal(`$(${variable}_SERVICE_HOST)`);
         expect(env.find((e) => e.name === "BACKUP_KEEP")?.value).to.equal("4");
+      });
+    });
+
+    describe("backups only (server.enabled false): of a CloudNativePG Cluster's primary", () => {
+      const names = chartNames("postgres", "sales-db-prod");
+      const backupOnly = (overrides: Partial<typeof INPUTS> = {}) =>
+        chartValues({
+          ...INPUTS,
+          pvcRetention: "Retain",
+          backup: { schedule: "0 3 * * *", keep: 7 },
+          secretKey: "password",
+          server: { service: "postgres-rw", caSecret: "postgres-ca" },
+          ...overrides,
+        });
+      let rendered: Map<string, KubeObject>;
+      let valuesOnly: string;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const jobPod = (): any =>
+        rendered.get(`CronJob/${names.backupCronJob}`)?.spec.jobTemplate.spec.template.spec;
+      const env = () =>
+        Object.fromEntries(
+          (jobPod().containers[0].env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [
+            e.name,
+            e.value ?? e.valueFrom,
+          ]),
+        );
+      const rejected = (values: object) =>
+        files
+          .write(`values-rejected-${Date.now()}-${Math.random()}.json`, JSON.stringify(values))
+          .then((file) => helm("template", "postgres", CHART_DIR, "-f", file))
+          .then(
+            () => "",
+            (error: Error & { stderr?: string }) => error.stderr ?? error.message,
+          );
+
+      before(async () => {
+        valuesOnly = await files.write("values-backup-only.json", JSON.stringify(backupOnly()));
+        rendered = await renderChart(CHART_DIR, valuesOnly);
+      });
+
+      it("passes helm lint --strict", async () => {
+        await helm("lint", "--strict", CHART_DIR, "-f", valuesOnly);
+      });
+
+      it("renders the scripts, the backup volume and the CronJob only: no StatefulSet, no Service", () => {
+        expect([...rendered.keys()].sort()).to.deep.equal(
+          [
+            `ConfigMap/${names.backupCronJob}-scripts`,
+            `CronJob/${names.backupCronJob}`,
+            `PersistentVolumeClaim/${names.backupVolume}`,
+          ].sort(),
+        );
+      });
+
+      it("dumps the Service named (postgres-rw) at its address, verifying its certificate for that name", () => {
+        expect(env()).to.deep.include({
+          PGHOST: "postgres-rw",
+          PGHOSTADDR: "$(POSTGRES_RW_SERVICE_HOST)",
+          PGPORT: "5432",
+          PGSSLMODE: "verify-full",
+          PGSSLROOTCERT: "/tls/ca.crt",
+          PGDATABASE: "sales_db",
+          PGUSER: "sales",
+        });
+        expect(jobPod().enableServiceLinks).to.equal(true);
+        expect(jobPod().volumes).to.deep.include({
+          name: "tls",
+          secret: { secretName: "postgres-ca", items: [{ key: "ca.crt", path: "ca.crt" }] },
+        });
+        expect(jobPod().containers[0].volumeMounts).to.deep.include({
+          name: "tls",
+          mountPath: "/tls",
+          readOnly: true,
+        });
+      });
+
+      it("takes the password from the Cluster's basic-auth Secret, never a value", () => {
+        expect(env().PGPASSWORD).to.deep.equal({ secretKeyRef: { name: "postgres-auth", key: "password" } });
+      });
+
+      it("sets no affinity: the primary moves on a failover, and a node-local volume places the pod itself", () => {
+        expect(jobPod().affinity).to.equal(undefined);
+      });
+
+      it("stays restricted, and keeps the backup volume on uninstall with Retain", () => {
+        expect(restrictedViolations(jobPod())).to.deep.equal([]);
+        expect(
+          rendered.get(`PersistentVolumeClaim/${names.backupVolume}`)?.metadata.annotations?.[
+            "helm.sh/resource-policy"
+          ],
+        ).to.equal("keep");
+      });
+
+      it("refuses to render without a schedule, a Service or a CA Secret", async () => {
+        expect(await rejected(backupOnly({ backup: { schedule: "", keep: 7 } }))).to.contain(
+          "backup.schedule is required",
+        );
+        expect(
+          await rejected({
+            ...backupOnly(),
+            server: { enabled: false, service: "", caSecret: "postgres-ca" },
+          }),
+        ).to.contain("server.service is required");
+        expect(
+          await rejected({
+            ...backupOnly(),
+            server: { enabled: false, service: "postgres-rw", caSecret: "" },
+          }),
+        ).to.contain("server.caSecret is required");
       });
     });
   },

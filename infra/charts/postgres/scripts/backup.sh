@@ -2,8 +2,13 @@
 # The backup CronJob's command, run with the server's own image (pg_dump matches the server's version): one
 # pg_dump of the database into the backups volume. It is written under a temporary name and renamed only when
 # complete, so a failed run never replaces a good backup; then only the newest $BACKUP_KEEP are kept.
-# Env: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (libpq's), BACKUP_DIR, BACKUP_KEEP.
+# Env: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (libpq's; with the backups only, PGHOSTADDR, PGSSLMODE and
+# PGSSLROOTCERT too), BACKUP_DIR, BACKUP_KEEP.
 set -eu
+
+# Backups only: PGHOSTADDR is the Service's address from its environment variable, which Kubernetes leaves as
+# written, $(…), in a pod created before the Service existed; then libpq resolves PGHOST's name instead.
+case "${PGHOSTADDR-}" in "\$("*) unset PGHOSTADDR ;; esac
 
 name="$PGDATABASE-$(date -u +%Y%m%dT%H%M%SZ).dump"
 partial="$BACKUP_DIR/$name.partial"

@@ -5,6 +5,10 @@
 # Env: as backup.sh, and BACKUP_NAME (a backup's file name, or `latest` for the newest).
 set -eu
 
+# Backups only: PGHOSTADDR is the Service's address from its environment variable, which Kubernetes leaves as
+# written, $(…), in a pod created before the Service existed; then libpq resolves PGHOST's name instead.
+case "${PGHOSTADDR-}" in "\$("*) unset PGHOSTADDR ;; esac
+
 backups() {
   for file in "$BACKUP_DIR"/*-????????T??????Z.dump; do
     if [ -f "$file" ]; then echo "${file##*/}"; fi
