@@ -27,7 +27,9 @@ const operator = new yaml.ConfigGroup("cnpg-operator", {
   transformations: [(object) => overrideOperator(object, facts, { image, pullPolicy })],
 });
 
-// Deleted before the operator (it depends on it): its delete refuses while clusters exist.
+// Deleted before the operator: its delete refuses while clusters exist. It depends on every object of the
+// manifest, not on the ConfigGroup: a dependency on a component orders nothing on destroy (its children are no
+// dependencies of ours), and the operator's objects went first, the guard last, in the e2e's first run.
 const guardProvider = delegatingProviderWithDelete<GuardInputs, GuardInputs>(
   "dist/addons/cluster-guard.js",
   "clusterGuardProvider",
@@ -40,7 +42,7 @@ class ClusterGuard extends pulumi.dynamic.Resource {
 new ClusterGuard(
   "cnpg-cluster-guard",
   { context: new pulumi.Config("kubernetes").get("context") },
-  { dependsOn: [operator] },
+  { dependsOn: operator.resources.apply((objects) => Object.values(objects)) },
 );
 
 export const operatorVersion = `${facts.name} ${facts.version}`;

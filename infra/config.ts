@@ -166,7 +166,7 @@ export function loadConfig(
   );
   const mode = oneOf("seedConnection", ["port-forward", "direct"] as const);
   const instances = number("instances", DEFAULTS.instances, 1, MAX_INSTANCES, true) as number;
-  const caSecret = optionalName("seedCaSecret");
+  const caSecret = optionalName("seedServerCa");
   const backupSchedule = text("backupSchedule", null, "");
   if (backupSchedule && !CRON.test(backupSchedule)) {
     fail("backupSchedule", 'a cron schedule like "0 3 * * *" (or empty for no backups)', backupSchedule);

@@ -166,11 +166,11 @@ describe("stack config", () => {
     );
   });
 
-  it("takes seedCaSecret as a Kubernetes object name, and leaves it unset when empty", () => {
-    expect(read({ seedCaSecret: "our-own-ca" }).seed.caSecret).to.equal("our-own-ca");
-    expect(read({ seedCaSecret: "" }).seed.caSecret).to.equal(undefined);
-    expect(failure({ seedCaSecret: "Our CA" })).to.contain(
-      'config sales-db:seedCaSecret must be a Kubernetes object name or empty, got "Our CA"',
+  it("takes seedServerCa as a Kubernetes object name, and leaves it unset when empty", () => {
+    expect(read({ seedServerCa: "our-own-ca" }).seed.caSecret).to.equal("our-own-ca");
+    expect(read({ seedServerCa: "" }).seed.caSecret).to.equal(undefined);
+    expect(failure({ seedServerCa: "Our CA" })).to.contain(
+      'config sales-db:seedServerCa must be a Kubernetes object name or empty, got "Our CA"',
     );
   });
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
 
 export interface Registered {
   readonly type: string;
@@ -19,7 +20,7 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 export const GENERATED_PASSWORD = "pulumi-nodejs:dynamic/password:GeneratedPassword";
 
 /**
- * Runs the Pulumi program (infra/index.ts) under mocks for one stack's config and returns what it registered
+ * Runs a Pulumi program (infra/index.ts unless `program` says otherwise) under mocks for one stack's config and returns what it registered
  * and exported. Resource state echoes the inputs (or reports `outputsOf` its type); a Helm release also reports its name and namespace, and a
  * generated password is made by its own serialized provider, as the engine would run it.
  */
@@ -28,6 +29,7 @@ export async function runProgram(
   config: Record<string, string>,
   /** State to report for resources of a type, over the echoed inputs. */
   outputsOf: Record<string, Record<string, unknown>> = {},
+  program: Program = STACK_PROGRAM,
 ): Promise<{ resources: Registered[]; exports: Record<string, pulumi.Output<unknown>> }> {
   const resources: Registered[] = [];
   /** Each registration's direct dependencies (names), which the mocks' arguments leave out. */
@@ -56,9 +58,13 @@ export async function runProgram(
         Object.assign(state, outputsOf[args.type]);
         return { id: `${args.name}-id`, state };
       },
-      call: (args) => args.inputs,
+      // The ConfigGroup's YAML is decoded by the provider; parsed here as it would be.
+      call: (args) =>
+        args.token === "kubernetes:yaml:decode"
+          ? { result: parseAllDocuments(String(args.inputs.text)).map((doc) => doc.toJSON() as unknown) }
+          : args.inputs,
     },
-    "sales-db",
+    program.project,
     stack,
     false,
   );
@@ -75,20 +81,48 @@ export async function runProgram(
   pulumi.runtime.setAllConfig(config, secretKeys);
 
   // A fresh copy of the program and its modules for each run, as `pulumi up` would load them.
+  const dir = resolve(__dirname, "../..", program.dir);
   const infra = resolve(__dirname, "../../infra");
-  for (const key of Object.keys(require.cache)) if (key.startsWith(infra)) delete require.cache[key];
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(infra) || key.startsWith(dir)) delete require.cache[key];
+  }
   // Not named `exports`: that would shadow this module's own, which the compiled code refers to.
   // The program turns source-mapped stacks off for its process; the tests' stacks keep theirs.
   const formatStack = Error.prepareStackTrace;
   // As Pulumi's runner does: an exported function is the program, and what it resolves to the stack's outputs.
+  // A program of top-level code (the add-ons) registers as it loads, and its module's exports are the outputs.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const entry = require(resolve(infra, "index.ts")) as () => Promise<Record<string, pulumi.Output<unknown>>>;
-  const stackExports = await entry();
+  const entry = require(resolve(dir, "index.ts")) as
+    (() => Promise<Record<string, pulumi.Output<unknown>>>) | Record<string, pulumi.Output<unknown>>;
+  const stackExports = typeof entry === "function" ? await entry() : entry;
+  // A top-level program registers what depends on other resources' outputs after it loads: wait for it.
+  for (let waited = 0; program.registered && !program.registered(resources); waited += 50) {
+    if (waited > 30_000)
+      throw new Error(`${program.dir}: the program did not register what the test waits for`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
   if (formatStack) Error.prepareStackTrace = formatStack;
   // Every export resolves only once the resources behind it (the seed last) have been registered.
   await valueOf(pulumi.output(stackExports));
   return { resources, exports: stackExports };
 }
+
+/** A Pulumi project's program: its folder (holding index.ts) and its project name. */
+export interface Program {
+  readonly dir: string;
+  readonly project: string;
+  /** For a program of top-level code: true once it has registered all it will (its exports do not say). */
+  readonly registered?: (resources: Registered[]) => boolean;
+}
+/** The stack's program, infra/index.ts. */
+export const STACK_PROGRAM: Program = { dir: "infra", project: "sales-db" };
+/** The cluster add-ons' program, addons/index.ts. */
+export const ADDONS_PROGRAM: Program = {
+  dir: "addons",
+  project: "sales-db-addons",
+  // The guard comes last: it depends on every object of the manifest.
+  registered: (resources) => resources.some((r) => r.type === "pulumi-nodejs:dynamic/addons:ClusterGuard"),
+};
 
 /** The part of the engine's RegisterResourceRequest that the mocks read dependencies from. */
 interface RegisterRequest {

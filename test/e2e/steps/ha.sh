@@ -177,10 +177,10 @@ ha_tls() {
   mkdir -p "$dir" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
     -subj /CN=another-ca -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null || return 1
   kubectl -n "$HA_NS" create secret generic e2e-wrong-ca --from-file=ca.crt="$dir/ca.crt" >/dev/null || return 1
-  ha_config set seedCaSecret e2e-wrong-ca && ha_config set seedCsv "$WORK/sales-v2.csv" || return 1
+  ha_config set seedServerCa e2e-wrong-ca && ha_config set seedCsv "$WORK/sales-v2.csv" || return 1
   status=0
   ha_stack up --yes --skip-preview >"$WORK/ha-wrong-ca.txt" 2>&1 && status=1
-  ha_config rm seedCaSecret || return 1
+  ha_config rm seedServerCa || return 1
   kubectl -n "$HA_NS" delete secret e2e-wrong-ca >/dev/null
   [[ $status -eq 0 ]] || { echo "up succeeded with a CA that did not sign the server's certificate"; return 1; }
   grep -E '^ +error: ' "$WORK/ha-wrong-ca.txt" | head -n 3
@@ -188,8 +188,9 @@ ha_tls() {
   [[ $(ha_sql "$(ha_pods primary)" "SELECT count(*) FROM sales") == 1000000 ]] || return 1
 }
 
-# ha-failover-mid-seed: the primary's pod is deleted while `up` loads 3M rows into it: `up` fails within its bound
-# in one line, every instance keeps the old rows, and the next `up` loads.
+# ha-failover-mid-seed: the primary's pod is deleted, with a grace period of 1 s, while `up` loads 3M rows into it
+# (a graceful delete lets CloudNativePG's smart shutdown wait for the load, which then commits: the first run saw
+# it): `up` fails within its bound in one line, every instance keeps the old rows, and the next `up` loads.
 ha_failover_mid_seed() {
   local up status=0 old before started
   before=$(ha_sql "$(ha_pods primary)" "SELECT count(*), sum(quantity) FROM sales") || return 1
@@ -203,7 +204,7 @@ ha_failover_mid_seed() {
     sleep 0.1
   done
   old=$(ha_pods primary)
-  timeout -k 5 30 kubectl -n "$HA_NS" delete pod "$old" --wait=false || { wait "$up"; return 1; }
+  timeout -k 5 30 kubectl -n "$HA_NS" delete pod "$old" --grace-period=1 --wait=false || { wait "$up"; return 1; }
   started=$SECONDS
   wait "$up" && status=1
   echo "up failed $((SECONDS - started))s after the primary's pod was deleted"

@@ -181,10 +181,10 @@ describe("Pulumi program (mocks): instances", () => {
     });
   }
 
-  it("verifies the server against the CA Secret seedCaSecret names, in the seed and both psql outputs", async () => {
+  it("verifies the server against the CA Secret seedServerCa names, in the seed and both psql outputs", async () => {
     const { resources, exports } = await runProgram(
       "dev",
-      stackConfig("dev", { "sales-db:instances": "2", "sales-db:seedCaSecret": "our-own-ca" }),
+      stackConfig("dev", { "sales-db:instances": "2", "sales-db:seedServerCa": "our-own-ca" }),
     );
     const target = find(resources, SEED).inputs.target as { tls: { secretName: string; servername: string } };
     expect(target.tls).to.include({ secretName: "our-own-ca", servername: "postgres-rw" });
@@ -212,10 +212,10 @@ describe("Pulumi program (mocks): instances", () => {
     expect(await valueOf(pulumi.output(exports.restoredBackup))).to.equal(undefined);
   });
 
-  it("verifies the backups' server against the CA Secret seedCaSecret names", async () => {
+  it("verifies the backups' server against the CA Secret seedServerCa names", async () => {
     const { resources } = await runProgram(
       "prod",
-      stackConfig("prod", { "sales-db:seedCaSecret": "our-own-ca" }),
+      stackConfig("prod", { "sales-db:seedServerCa": "our-own-ca" }),
     );
     expect((find(resources, RELEASE).inputs.values as { server: object }).server).to.deep.include({
       caSecret: "our-own-ca",
