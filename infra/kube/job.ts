@@ -64,6 +64,11 @@ export async function runJobFromCronJob(run: JobFromCronJob, limits: TaskLimits)
             name: run.name,
             labels: template.metadata?.labels,
             annotations: { "cronjob.kubernetes.io/instantiate": "manual" },
+            // Goes with its CronJob (as kubectl's `--from` Jobs do): a destroy that deletes the release leaves no
+            // finished Job or pod of ours behind.
+            ownerReferences: cronJob.metadata?.uid
+              ? [{ apiVersion: "batch/v1", kind: "CronJob", name: run.cronJob, uid: cronJob.metadata.uid }]
+              : undefined,
           },
           spec: template.spec,
         },

@@ -48,7 +48,7 @@ async function startBatchApi(scenario: Scenario) {
           json({
             apiVersion: "batch/v1",
             kind: "CronJob",
-            metadata: { name: "postgres-backup" },
+            metadata: { name: "postgres-backup", uid: "cron-uid-1" },
             spec: {
               schedule: "0 3 * * *",
               jobTemplate: {
@@ -208,6 +208,10 @@ describe("a Job run from a CronJob's template (stand-in API)", () => {
     expect(spec.activeDeadlineSeconds, "the template's own bound is kept").to.equal(3600);
     expect(spec.ttlSecondsAfterFinished).to.be.greaterThan(0);
     expect(seen.deleted, "a completed Job stays for its log").to.equal(false);
+    expect(
+      (seen.created?.metadata as { ownerReferences: unknown[] }).ownerReferences,
+      "the Job goes with its CronJob",
+    ).to.deep.equal([{ apiVersion: "batch/v1", kind: "CronJob", name: "postgres-backup", uid: "cron-uid-1" }]);
   });
 
   it("a Job that fails is reported in one line with the log line that says why, and deleted", async () => {
