@@ -211,7 +211,9 @@ describe("a Job run from a CronJob's template (stand-in API)", () => {
     expect(
       (seen.created?.metadata as { ownerReferences: unknown[] }).ownerReferences,
       "the Job goes with its CronJob",
-    ).to.deep.equal([{ apiVersion: "batch/v1", kind: "CronJob", name: "postgres-backup", uid: "cron-uid-1" }]);
+    ).to.deep.equal([
+      { apiVersion: "batch/v1", kind: "CronJob", name: "postgres-backup", uid: "cron-uid-1" },
+    ]);
   });
 
   it("a Job that fails is reported in one line with the log line that says why, and deleted", async () => {
