@@ -1,13 +1,13 @@
 // Two or more instances: a CloudNativePG Cluster (one primary, streaming replicas) instead of the chart.
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
-import * as core from "@pulumi/kubernetes/core/v1";
 import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseTarget } from "../database/target";
 import { stackNamespace } from "../postgres/namespace";
 import { CHART_DIR, POSTGRES_PORT, releaseValues } from "../postgres/chart";
 import type { PostgresDatabaseArgs } from "../postgres/database";
-import { RolePassword } from "../postgres/role-password";
+import { passwordAndSecret } from "../postgres/password-secret";
+import type { RolePassword } from "../postgres/role-password";
 import { clusterManifest } from "./cluster-spec";
 import { clusterNames } from "./names";
 import { VolumeRelease } from "./volume-release-resource";
@@ -67,30 +67,15 @@ export class HaDatabase extends pulumi.ComponentResource {
           tls,
         };
     // As for the chart: the running role first (ALTER ROLE on the primary), then the Secret.
-    this.rolePassword = new RolePassword(
-      `${name}-role-password`,
-      {
-        user: args.dbUser,
-        database: args.dbName,
-        password: args.password,
-        target: this.target,
-        waitTimeoutSeconds: args.waitTimeoutSeconds,
-      },
-      {
-        parent: this,
-        provider: args.dynamicProvider,
-        dependsOn: [...args.after, ...(namespace ? [namespace] : [])],
-      },
-    );
-    const secret = new core.Secret(
-      `${name}-secret`,
-      {
-        metadata: { name: names.authSecret, namespace: namespaceName },
-        type: "kubernetes.io/basic-auth",
-        stringData: { username: args.dbUser, [BASIC_AUTH_PASSWORD]: this.rolePassword.password },
-      },
-      { parent: this, protect: args.protect, dependsOn: args.after },
-    );
+    const { rolePassword, secret } = passwordAndSecret(name, this, args, {
+      target: this.target,
+      namespace,
+      namespaceName,
+      secretName: names.authSecret,
+      type: "kubernetes.io/basic-auth",
+      data: (password) => ({ username: args.dbUser, [BASIC_AUTH_PASSWORD]: password }),
+    });
+    this.rolePassword = rolePassword;
     const manifest = clusterManifest({
       name: args.clusterName,
       namespace: args.namespace,

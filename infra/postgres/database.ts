@@ -1,5 +1,4 @@
 // The two submodules only: the package root would load every API group's module (about 20 ms of each program run).
-import * as core from "@pulumi/kubernetes/core/v1";
 import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseTarget } from "../database/target";
@@ -11,7 +10,8 @@ import {
   releaseValues,
   type ContainerResources,
 } from "./chart";
-import { RolePassword } from "./role-password";
+import { passwordAndSecret } from "./password-secret";
+import type { RolePassword } from "./role-password";
 import { stackNamespace } from "./namespace";
 
 export interface PostgresDatabaseArgs {
@@ -95,33 +95,15 @@ export class PostgresDatabase extends pulumi.ComponentResource {
           secretKey: PASSWORD_KEY,
           ...(args.kubeContext ? { context: args.kubeContext } : {}),
         };
-    // Changed in the running database first, then in the Secret: the Secret never names a password the role lacks
-    // for longer than a failed `up`, which the next one converges.
-    this.rolePassword = new RolePassword(
-      `${name}-role-password`,
-      {
-        user: args.dbUser,
-        database: args.dbName,
-        password: args.password,
-        target: this.target,
-        waitTimeoutSeconds: args.waitTimeoutSeconds,
-      },
-      {
-        parent: this,
-        provider: args.dynamicProvider,
-        dependsOn: [...args.after, ...(namespace ? [namespace] : [])],
-      },
-    );
-
-    const secret = new core.Secret(
-      `${name}-secret`,
-      {
-        metadata: { name: secretName, namespace: namespaceName },
-        type: "Opaque",
-        stringData: { [PASSWORD_KEY]: this.rolePassword.password },
-      },
-      { parent: this, protect: args.protect, dependsOn: args.after },
-    );
+    const { rolePassword, secret } = passwordAndSecret(name, this, args, {
+      target: this.target,
+      namespace,
+      namespaceName,
+      secretName,
+      type: "Opaque",
+      data: (password) => ({ [PASSWORD_KEY]: password }),
+    });
+    this.rolePassword = rolePassword;
 
     this.release = new helm.Release(
       `${name}-release`,

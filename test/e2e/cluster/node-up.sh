@@ -227,21 +227,27 @@ timeout -k 5 60 "$E2E_BIN/kube-proxy" --cleanup >"$NODE_DIR/kube-proxy-cleanup.l
 log "starting kube-proxy v$KUBE_VERSION (iptables)"
 "$E2E_BIN/kube-proxy" --config "$NODE_DIR/kube-proxy.yaml" --v 1 >"$NODE_DIR/kube-proxy.log" 2>&1 &
 echo $! >"$NODE_DIR/kube-proxy.pid"
+# await_daemon NAME CHECK TRIES MESSAGE: runs CHECK every 0.5 s, at most TRIES times, while the daemon NAME (its pid
+# and log files in the node's folder) lives; fails with the end of its log if it exits, or with MESSAGE.
+await_daemon() {
+  local name=$1 check=$2 tries=$3
+  for _ in $(seq 1 "$tries"); do
+    "$check" && return 0
+    kill -0 "$(<"$NODE_DIR/$name.pid")" 2>/dev/null || {
+      tail -n 20 "$NODE_DIR/$name.log" >&2
+      fail "$name exited"
+    }
+    sleep 0.5
+  done
+  "$check" || {
+    tail -n 20 "$NODE_DIR/$name.log" >&2
+    fail "$4"
+  }
+}
 # Synced once the rules of the apiserver's own Service are there. (Not `iptables-save | grep -q`: under pipefail,
 # iptables-save writing after grep has quit fails the pipe with SIGPIPE.)
 synced() { [[ $(iptables-save 2>/dev/null) == *'default/kubernetes:https'* ]]; }
-for _ in $(seq 1 120); do
-  synced && break
-  kill -0 "$(<"$NODE_DIR/kube-proxy.pid")" 2>/dev/null || {
-    tail -n 20 "$NODE_DIR/kube-proxy.log" >&2
-    fail "kube-proxy exited"
-  }
-  sleep 0.5
-done
-synced || {
-  tail -n 20 "$NODE_DIR/kube-proxy.log" >&2
-  fail "kube-proxy wrote no rules for the Service default/kubernetes in 60s"
-}
+await_daemon kube-proxy synced 120 "kube-proxy wrote no rules for the Service default/kubernetes in 60s"
 log "kube-proxy synced"
 
 # --- CoreDNS ----------------------------------------------------------------------------------------------------
@@ -303,16 +309,5 @@ log "starting CoreDNS v$COREDNS_VERSION on $NODE_IP:53 (Service $DNS_SERVICE_IP)
 echo $! >"$NODE_DIR/coredns.pid"
 # Ready once its kubernetes plugin has synced with the API.
 dns_ready() { timeout -k 1 3 curl -fsS "http://127.0.0.1:$DNS_READY_PORT/ready" >/dev/null 2>&1; }
-for _ in $(seq 1 60); do
-  dns_ready && break
-  kill -0 "$(<"$NODE_DIR/coredns.pid")" 2>/dev/null || {
-    tail -n 20 "$NODE_DIR/coredns.log" >&2
-    fail "CoreDNS exited"
-  }
-  sleep 0.5
-done
-dns_ready || {
-  tail -n 20 "$NODE_DIR/coredns.log" >&2
-  fail "CoreDNS was not ready in 30s"
-}
+await_daemon coredns dns_ready 60 "CoreDNS was not ready in 30s"
 log "CoreDNS ready; node up in $((SECONDS - start))s"
