@@ -24,7 +24,8 @@ export interface Redaction {
 export function redaction(secrets: readonly string[]): Redaction {
   const value = (text: string) => redact(text, secrets);
   /** Whether any secret is in `text`. */
-  const holdsSecret = (text: string | undefined) => text !== undefined && secrets.some((s) => text.includes(s));
+  const holdsSecret = (text: string | undefined) =>
+    text !== undefined && secrets.some((s) => text.includes(s));
   const reject = (original: Reject): Reject => {
     // A reject is redacted for each WARNING line of a load (a million on a dirty file): one holding no secret,
     // nearly every one, is returned as it is, not copied (a tenth of logging's cost in a profile of 3M rows).
