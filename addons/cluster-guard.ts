@@ -2,7 +2,7 @@
 // CloudNativePG clusters exist, which would leave their instances unmanaged (no failover) and, with the CRD gone,
 // delete every Cluster and its volumes.
 import type * as pulumi from "@pulumi/pulumi";
-import { httpStatus, kubeApiError, kubeConfig, requestTimeout } from "../infra/kube/api";
+import { httpStatus, kubeApiError, kubeSession } from "../infra/kube/api";
 import { TUNNEL_LIMITS } from "../infra/kube/target";
 
 export interface GuardInputs {
@@ -11,13 +11,13 @@ export interface GuardInputs {
 
 /** The clusters that exist, as namespace/name; empty when there are none (or no CRD). */
 export async function existingClusters(inputs: GuardInputs, limits = TUNNEL_LIMITS): Promise<string[]> {
-  const { k8s, config } = await kubeConfig(inputs.context);
+  const { k8s, config, options } = await kubeSession(inputs.context, limits);
   try {
     const list = (await config
       .makeApiClient(k8s.CustomObjectsApi)
       .listClusterCustomObject(
         { group: "postgresql.cnpg.io", version: "v1", plural: "clusters" },
-        requestTimeout(k8s, limits.requestMs),
+        options(),
       )) as { items?: { metadata?: { namespace?: string; name?: string } }[] };
     return (list.items ?? []).map((item) => `${item.metadata?.namespace}/${item.metadata?.name}`);
   } catch (error) {

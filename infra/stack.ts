@@ -198,9 +198,7 @@ const psqlVia = (forward: pulumi.Input<string>) =>
       secretKey: cluster ? BASIC_AUTH_PASSWORD : PASSWORD_KEY,
       user: config.dbUser,
       database: config.dbName,
-      ...(cluster
-        ? { tls: { caSecret: config.seed.caSecret ?? haNames.caSecret, servername: haNames.readWrite } }
-        : {}),
+      ...(cluster ? { tls: { caSecret: cluster.caSecret, servername: haNames.readWrite } } : {}),
     }),
   );
 const haNames = clusterNames(config.releaseName, config.namespace);

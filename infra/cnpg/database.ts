@@ -37,6 +37,8 @@ export class HaDatabase extends pulumi.ComponentResource {
   readonly target: DatabaseTarget;
   readonly rolePassword: RolePassword;
   readonly cluster: apiextensions.CustomResource;
+  /** The Secret whose `ca.crt` verifies the server: `args.caSecret`, or the Cluster's own CA. */
+  readonly caSecret: string;
   /** With a backup schedule: the chart's backups only (scripts, volume, CronJob), dumping from `<name>-rw`. */
   readonly backups?: helm.Release;
 
@@ -46,9 +48,10 @@ export class HaDatabase extends pulumi.ComponentResource {
     const namespace = args.createNamespace ? stackNamespace(`${name}-namespace`, args, this) : undefined;
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(args.namespace);
     const context = args.kubeContext ? { context: args.kubeContext } : {};
+    this.caSecret = args.caSecret ?? names.caSecret;
     const tls = {
       namespace: args.namespace,
-      secretName: args.caSecret ?? names.caSecret,
+      secretName: this.caSecret,
       secretKey: names.caKey,
       servername: names.readWrite,
       ...context,
@@ -130,7 +133,7 @@ export class HaDatabase extends pulumi.ComponentResource {
             values: releaseValues(args, {
               secretName: names.authSecret,
               secretKey: BASIC_AUTH_PASSWORD,
-              server: { service: names.readWrite, caSecret: args.caSecret ?? names.caSecret },
+              server: { service: names.readWrite, caSecret: this.caSecret },
             }),
             // Nothing to wait for, and Helm's wait would hang: on a WaitForFirstConsumer class the backup volume
             // stays Pending until the first backup's (or the restore's) pod mounts it. atomic would force the wait.

@@ -2,7 +2,7 @@
 // instance's PVC owned by the Cluster, so deleting the Cluster would have Kubernetes delete the volumes too. With
 // pvcRetention Retain, destroy first takes that ownership off, and the volumes stay.
 import type * as pulumi from "@pulumi/pulumi";
-import { kubeApiError, kubeConfig, requestTimeout } from "../kube/api";
+import { kubeSession } from "../kube/api";
 import { TUNNEL_LIMITS } from "../kube/target";
 
 export interface VolumeReleaseInputs {
@@ -16,11 +16,8 @@ export interface VolumeReleaseInputs {
 
 /** Removes the owner references of the PVCs `selector` selects; returns their names. */
 export async function releaseVolumes(inputs: VolumeReleaseInputs, limits = TUNNEL_LIMITS): Promise<string[]> {
-  const { k8s, config } = await kubeConfig(inputs.context);
+  const { k8s, config, options, api } = await kubeSession(inputs.context, limits);
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const options = () => requestTimeout(k8s, limits.requestMs);
-  const api = <T>(request: () => Promise<T>): Promise<T> =>
-    request().catch((error: unknown) => Promise.reject(kubeApiError(config, error, limits)));
   const claims = await api(() =>
     core.listNamespacedPersistentVolumeClaim(
       { namespace: inputs.namespace, labelSelector: inputs.selector },

@@ -145,6 +145,21 @@ function podState(pod: {
   return [`phase ${status?.phase ?? "unknown"}`, ...waiting].join(", ");
 }
 
+/**
+ * What provider code that calls the API needs: the client and its config for `context`, per-request options that
+ * abort after `requestMs`, and `api`, which turns a failed request into the one-line error a user reads.
+ */
+export async function kubeSession(context: string | undefined, limits: Pick<TunnelLimits, "requestMs">) {
+  const { k8s, config } = await kubeConfig(context);
+  return {
+    k8s,
+    config,
+    options: () => requestTimeout(k8s, limits.requestMs),
+    api: <T>(request: () => Promise<T>): Promise<T> =>
+      request().catch((error: unknown) => Promise.reject(kubeApiError(config, error, limits))),
+  };
+}
+
 /** An API failure that is not an answer about the object asked for, as the one-line error a user reads. */
 export function kubeApiError(config: KubeConfig, error: unknown, limits: Pick<TunnelLimits, "requestMs">) {
   return new SalesDbError("kube_api", apiFailure(apiServer(config), config, error, limits), { cause: error });

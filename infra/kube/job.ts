@@ -1,7 +1,7 @@
 // Runs a one-off Job from a CronJob's template (what `kubectl create job --from=cronjob/…` does), with another
 // command, and waits for it within a bound: the way provider code runs a task inside the cluster.
 import { SalesDbError } from "../../loader/errors";
-import { httpStatus, kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
+import { httpStatus, kubeApiError, kubeSession, type K8s } from "./api";
 import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 export interface JobFromCronJob {
@@ -23,13 +23,10 @@ export interface JobFromCronJob {
  * or outlives `runMs` is deleted (with its pod) and reported in one line, with the log line that says why.
  */
 export async function runJobFromCronJob(run: JobFromCronJob, limits: TaskLimits): Promise<string[]> {
-  const { k8s, config } = await kubeConfig(run.context);
+  const { k8s, config, options, api } = await kubeSession(run.context, limits);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const options = () => requestTimeout(k8s, limits.requestMs);
   const where = `${run.namespace}/${run.name}`;
-  const api = <T>(request: () => Promise<T>): Promise<T> =>
-    request().catch((error: unknown) => Promise.reject(kubeApiError(config, error, limits)));
 
   const cronJob = await batch
     .readNamespacedCronJob({ name: run.cronJob, namespace: run.namespace }, options())

@@ -1,7 +1,7 @@
 // Runs a one-off pod to its end and reports within a bound: the way provider code tries something in the cluster
 // (an image, before a rollout uses it). The pod is deleted however it ends.
 import { SalesDbError } from "../../loader/errors";
-import { kubeApiError, kubeConfig, requestTimeout, type K8s } from "./api";
+import { kubeSession, type K8s } from "./api";
 import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 type PodSpec = NonNullable<
@@ -25,11 +25,8 @@ export interface PodRun {
  * cannot start or outlives `runMs` is reported in one line, with the log line that says why.
  */
 export async function runPod(run: PodRun, limits: TaskLimits): Promise<string[]> {
-  const { k8s, config } = await kubeConfig(run.context);
+  const { k8s, config, options, api } = await kubeSession(run.context, limits);
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const options = () => requestTimeout(k8s, limits.requestMs);
-  const api = <T>(request: () => Promise<T>): Promise<T> =>
-    request().catch((error: unknown) => Promise.reject(kubeApiError(config, error, limits)));
   const where = `${run.namespace}/${run.name}`;
 
   await api(() =>

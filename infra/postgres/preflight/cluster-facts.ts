@@ -4,7 +4,7 @@
 import {
   httpStatus,
   kubeApiError,
-  kubeConfig,
+  kubeSession,
   requestTimeout,
   statusMessage,
   type K8s,
@@ -90,8 +90,7 @@ export async function readClusterFacts(
   query: FactsQuery,
   limits = TUNNEL_LIMITS,
 ): Promise<{ facts: ClusterFacts; sizes: Sizes }> {
-  const { k8s, config } = await kubeConfig(query.context);
-  const options = () => requestTimeout(k8s, limits.requestMs);
+  const { k8s, config, options } = await kubeSession(query.context, limits);
   /** One read: its value, or the HTTP status the API refused it with; no answer at all is an error. */
   const ask = async <T>(call: () => Promise<T>): Promise<Answer<T>> => {
     try {

@@ -1,7 +1,7 @@
 // Growing the volume in place: the PVC's request is patched (its StorageClass allows expansion), and the
 // StatefulSet, whose volumeClaimTemplate is immutable, is deleted without its pods (orphaned) for the release to
 // recreate with the new template. The pod and its volume keep running throughout.
-import { httpStatus, kubeApiError, kubeConfig, requestTimeout } from "../../kube/api";
+import { httpStatus, kubeApiError, kubeSession } from "../../kube/api";
 import { TUNNEL_LIMITS } from "../../kube/target";
 import { chartNames } from "../chart";
 import type { VolumePlan } from "./checks";
@@ -15,8 +15,7 @@ export async function applyVolumePlan(
   limits = TUNNEL_LIMITS,
 ): Promise<void> {
   if (!plan.grow && !plan.recreate) return;
-  const { k8s, config } = await kubeConfig(where.context);
-  const options = () => requestTimeout(k8s, limits.requestMs);
+  const { k8s, config, options } = await kubeSession(where.context, limits);
   const names = chartNames(where.releaseName, where.namespace);
   const failed = (error: unknown) => kubeApiError(config, error, limits);
 
