@@ -58,11 +58,12 @@ module.exports = {
       to: { path: "^infra/(seed|postgres)/|^infra/[^/]+\\.ts$" },
     },
     {
-      name: "kube-access-uses-only-loader-errors",
+      name: "kube-access-uses-loader-errors-and-root",
       severity: "error",
-      comment: "Reaching the cluster needs the loader's error type and nothing else of it.",
+      comment:
+        "Reaching the cluster needs the loader's error type and the project root (where the client's bundle is), nothing else of it.",
       from: { path: "^infra/kube/" },
-      to: { path: "^loader/", pathNot: "^loader/errors\\.ts$" },
+      to: { path: "^loader/", pathNot: "^loader/(errors|project)\\.ts$" },
     },
     {
       name: "components-are-independent",

@@ -1,14 +1,13 @@
 // Requests to the Kubernetes API that the seed makes besides the port-forward itself (the pod's readiness, the
 // Secret's password), each bounded, and errors of every shape the API and the client produce, told in one line.
 import { SalesDbError } from "../../loader/errors";
+import { kubernetesClient, type K8s } from "./client";
 import type { PodTarget, TunnelLimits } from "./target";
-
-export type K8s = typeof import("@kubernetes/client-node", { with: { "resolution-mode": "import" } });
 type KubeConfig = InstanceType<K8s["KubeConfig"]>;
 
-/** The client library (an ES module, loaded on first use) and the kubeconfig, on `context` if set. */
+/** The client library (loaded on first use) and the kubeconfig, on `context` if set. */
 export async function kubeConfig(context: string | undefined): Promise<{ k8s: K8s; config: KubeConfig }> {
-  const k8s = await import("@kubernetes/client-node");
+  const k8s = await kubernetesClient();
   const config = new k8s.KubeConfig();
   config.loadFromDefault();
   if (context) config.setCurrentContext(context);

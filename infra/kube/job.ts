@@ -1,7 +1,8 @@
 // Runs a one-off Job from a CronJob's template (what `kubectl create job --from=cronjob/…` does), with another
 // command, and waits for it within a bound: the way provider code runs a task inside the cluster.
 import { SalesDbError } from "../../loader/errors";
-import { httpStatus, kubeApiError, kubeSession, type K8s } from "./api";
+import { httpStatus, kubeApiError, kubeSession } from "./api";
+import type { K8s } from "./client";
 import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 export interface JobFromCronJob {

@@ -1,5 +1,6 @@
 // What a pod that runs a task says about how it is going: a reason to stop waiting for it, and its log's last lines.
-import { describeKubeError, type K8s } from "./api";
+import { describeKubeError } from "./api";
+import type { K8s } from "./client";
 
 type CoreApi = InstanceType<K8s["CoreV1Api"]>;
 type Pod = Awaited<ReturnType<CoreApi["readNamespacedPod"]>>;

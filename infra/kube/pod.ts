@@ -1,7 +1,8 @@
 // Runs a one-off pod to its end and reports within a bound: the way provider code tries something in the cluster
 // (an image, before a rollout uses it). The pod is deleted however it ends.
 import { SalesDbError } from "../../loader/errors";
-import { kubeSession, type K8s } from "./api";
+import { kubeSession } from "./api";
+import type { K8s } from "./client";
 import { failureLine, hopelessReason, podLog, type TaskLimits } from "./pod-state";
 
 type PodSpec = NonNullable<

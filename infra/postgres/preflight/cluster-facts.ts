@@ -1,14 +1,8 @@
 // What the preflight reads from the cluster before anything changes: the Kubernetes version, the StorageClasses,
 // the namespace, what the kubeconfig's user may do there, and the volume and StatefulSet a previous `up` left.
 // Each read is bounded; one the user may not make is recorded as unknown, never guessed.
-import {
-  httpStatus,
-  kubeApiError,
-  kubeSession,
-  requestTimeout,
-  statusMessage,
-  type K8s,
-} from "../../kube/api";
+import { httpStatus, kubeApiError, kubeSession, requestTimeout, statusMessage } from "../../kube/api";
+import type { K8s } from "../../kube/client";
 import { TUNNEL_LIMITS } from "../../kube/target";
 import { chartNames, MAJOR_LABEL, POD_SECURITY } from "../chart";
 import { CLUSTER_CRD } from "../../cnpg/names";
@@ -140,8 +134,8 @@ export async function readClusterFacts(
     ),
   ]);
 
-  // The client's own parser of Kubernetes quantities (its package root does not export it).
-  const { quantityToScalar } = await import("@kubernetes/client-node/dist/util.js");
+  // The client's own parser of Kubernetes quantities.
+  const { quantityToScalar } = k8s;
   const bytes = (quantity: string | undefined) => {
     try {
       return quantity === undefined ? undefined : Number(quantityToScalar(quantity));
