@@ -74,6 +74,36 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     expect(rows).to.deep.equal([{ n: 1 }]);
   });
 
+  it("sends its frames unmasked over TLS, where no proxy reads them, and masked over plain HTTP", async () => {
+    const { seed, password } = seedThroughApi(db);
+    const rulesFile = await loadRules("data/config.yaml");
+    const dir = await scratch();
+    const secure = await startFakeKubeApi(
+      { host: new URL(db.url).hostname, port: Number(new URL(db.url).port) },
+      { tls: true },
+    );
+    try {
+      const csv = await dir.write("sales.csv", validRows(2_000));
+      const loadThrough = async (kubeconfig: string, table: string) => {
+        process.env.KUBECONFIG = kubeconfig;
+        return withDatabase(seed, password, (connection) =>
+          loadSales({ ...connection, file: csv, rules: rulesFile, table }),
+        );
+      };
+      const overTls = await loadThrough(secure.kubeconfig, "sales_tls");
+      const plain = await loadThrough(api.kubeconfig, "sales_plain");
+      expect([overTls.loaded, plain.loaded]).to.deep.equal([2_000, 2_000]);
+      expect(overTls.sha256).to.equal(plain.sha256);
+      expect(secure.firstFrameMasks.length).to.be.greaterThan(0);
+      for (const mask of secure.firstFrameMasks) expect([...mask]).to.deep.equal([0, 0, 0, 0]);
+      expect(api.firstFrameMasks.length).to.be.greaterThan(0);
+      for (const mask of api.firstFrameMasks) expect(mask.readUInt32BE(0)).to.not.equal(0);
+    } finally {
+      await secure.close();
+      await dir.cleanup();
+    }
+  });
+
   it("an API that refuses the connection fails at once, quoting the API's error", async () => {
     const closedPort = await freePort();
     const kubeconfig = await readFile(api.kubeconfig, "utf8");

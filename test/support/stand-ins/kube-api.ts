@@ -1,5 +1,10 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { WebSocketServer, type WebSocket } from "ws";
 import { scratch } from "../files";
 
@@ -8,7 +13,8 @@ import { scratch } from "../files";
  * namespace and of the namespace's StatefulSets, and the
  * `pods/portforward` websocket (subprotocol v4.channel.k8s.io) forwarded to a real PostgreSQL. It can refuse
  * (an HTTP status on every request), report the pod not Ready, drop every forward, or freeze like a stopped API
- * server (nothing read, nothing answered, pings included).
+ * server (nothing read, nothing answered, pings included). With `tls`, it serves HTTPS with a certificate of its
+ * own, which its kubeconfig names as the cluster's CA.
  */
 export interface FakeKubeApi {
   /** A kubeconfig file whose current context is this server. */
@@ -29,6 +35,8 @@ export interface FakeKubeApi {
   freezeAfterBytes: number | undefined;
   /** Client bytes forwarded to PostgreSQL so far. */
   readonly forwardedBytes: number;
+  /** The masking key of the first frame the client sent on each port-forward websocket, as it came on the wire. */
+  readonly firstFrameMasks: readonly Buffer[];
   /** Closes every forwarded connection from the API's side, as a restarting API server would. */
   dropAll(): void;
   close(): Promise<void>;
@@ -36,9 +44,11 @@ export interface FakeKubeApi {
 
 export async function startFakeKubeApi(
   database: { host: string; port: number },
-  options: { answersPings?: boolean } = {},
+  options: { answersPings?: boolean; tls?: boolean } = {},
 ): Promise<FakeKubeApi> {
   const files = await scratch();
+  const certificate = options.tls ? await selfSignedCertificate(files) : undefined;
+  const firstFrameMasks: Buffer[] = [];
   const links = new Set<{ ws: WebSocket; upstream: Socket; request: IncomingMessage }>();
   let frozen = false;
 
@@ -51,47 +61,51 @@ export async function startFakeKubeApi(
       message: `fake refusal ${code}`,
     });
 
-  const server: Server = createServer((request, response) => {
-    if (api.hang) return;
-    if (api.refuseWith !== undefined) {
-      response.writeHead(api.refuseWith, { "content-type": "application/json" }).end(status(api.refuseWith));
-      return;
-    }
-    const json = (body: unknown) =>
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-    const namespace = /^\/api\/v1\/namespaces\/([^/?]+)$/.exec(request.url ?? "");
-    if (namespace) {
-      if (!api.namespaceExists)
+  const server: Server = (certificate ? createTlsServer.bind(null, certificate) : createServer)(
+    (request, response) => {
+      if (api.hang) return;
+      if (api.refuseWith !== undefined) {
+        response
+          .writeHead(api.refuseWith, { "content-type": "application/json" })
+          .end(status(api.refuseWith));
+        return;
+      }
+      const json = (body: unknown) =>
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+      const namespace = /^\/api\/v1\/namespaces\/([^/?]+)$/.exec(request.url ?? "");
+      if (namespace) {
+        if (!api.namespaceExists)
+          response.writeHead(404, { "content-type": "application/json" }).end(status(404));
+        else json({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace[1] } });
+        return;
+      }
+      if (/^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets(\?|$)/.test(request.url ?? "")) {
+        const items = api.namespaceExists ? api.statefulSets : [];
+        json({
+          apiVersion: "apps/v1",
+          kind: "StatefulSetList",
+          metadata: {},
+          items: items.map((sts) => ({ metadata: { name: sts.name }, spec: { replicas: sts.replicas } })),
+        });
+        return;
+      }
+      const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)$/.exec(request.url ?? "");
+      if (!match || !api.pod) {
         response.writeHead(404, { "content-type": "application/json" }).end(status(404));
-      else json({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace[1] } });
-      return;
-    }
-    if (/^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets(\?|$)/.test(request.url ?? "")) {
-      const items = api.namespaceExists ? api.statefulSets : [];
-      json({
-        apiVersion: "apps/v1",
-        kind: "StatefulSetList",
-        metadata: {},
-        items: items.map((sts) => ({ metadata: { name: sts.name }, spec: { replicas: sts.replicas } })),
-      });
-      return;
-    }
-    const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)$/.exec(request.url ?? "");
-    if (!match || !api.pod) {
-      response.writeHead(404, { "content-type": "application/json" }).end(status(404));
-      return;
-    }
-    const pod = {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { namespace: match[1], name: match[2] },
-      status: {
-        phase: api.pod.phase,
-        conditions: [{ type: "Ready", status: api.pod.ready ? "True" : "False" }],
-      },
-    };
-    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(pod));
-  });
+        return;
+      }
+      const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { namespace: match[1], name: match[2] },
+        status: {
+          phase: api.pod.phase,
+          conditions: [{ type: "Ready", status: api.pod.ready ? "True" : "False" }],
+        },
+      };
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(pod));
+    },
+  );
 
   const sockets = new WebSocketServer({
     noServer: true,
@@ -105,6 +119,12 @@ export async function startFakeKubeApi(
       socket.end(`HTTP/1.1 ${refusal} Refused\r\ncontent-type: application/json\r\n\r\n${status(refusal)}`);
       return;
     }
+    // The client's first frame, before ws unmasks it: byte 1's low bits give the length's size, the key follows.
+    socket.once("data", (chunk: Buffer) => {
+      const size = (chunk[1] ?? 0) & 0x7f;
+      const at = 2 + (size === 126 ? 2 : size === 127 ? 8 : 0);
+      if ((chunk[1] ?? 0) & 0x80) firstFrameMasks.push(Buffer.from(chunk.subarray(at, at + 4)));
+    });
     sockets.handleUpgrade(request, socket, head, (ws) => forward(ws, request));
   });
 
@@ -146,7 +166,7 @@ export async function startFakeKubeApi(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("fake API has no TCP address");
-  const kubeconfig = await writeKubeconfig(files, address.port);
+  const kubeconfig = await writeKubeconfig(files, address.port, certificate?.caFile);
 
   const api: FakeKubeApi = {
     kubeconfig,
@@ -160,6 +180,7 @@ export async function startFakeKubeApi(
     get forwardedBytes() {
       return forwarded;
     },
+    firstFrameMasks,
     dropAll() {
       for (const link of links) link.request.socket.destroy();
     },
@@ -176,18 +197,44 @@ export async function startFakeKubeApi(
   return api;
 }
 
-/** A kubeconfig file in `files` whose current context is a plain-HTTP API server on 127.0.0.1:`port`. */
-export function writeKubeconfig(files: Awaited<ReturnType<typeof scratch>>, port: number): Promise<string> {
+/**
+ * A kubeconfig file in `files` whose current context is an API server on 127.0.0.1:`port`: plain HTTP, or HTTPS
+ * verified against the CA certificate in `caFile`.
+ */
+export function writeKubeconfig(
+  files: Awaited<ReturnType<typeof scratch>>,
+  port: number,
+  caFile?: string,
+): Promise<string> {
+  const cluster = caFile
+    ? `{server: 'https://127.0.0.1:${port}', certificate-authority: '${caFile}'}`
+    : `{server: 'http://127.0.0.1:${port}', insecure-skip-tls-verify: true}`;
   return files.write(
     "kubeconfig",
     [
       "apiVersion: v1",
       "kind: Config",
-      `clusters: [{name: fake, cluster: {server: 'http://127.0.0.1:${port}', insecure-skip-tls-verify: true}}]`,
+      `clusters: [{name: fake, cluster: ${cluster}}]`,
       "users: [{name: fake, user: {token: fake-token}}]",
       "contexts: [{name: fake, context: {cluster: fake, user: fake}}]",
       "current-context: fake",
       "",
     ].join("\n"),
   );
+}
+
+/** A self-signed certificate for 127.0.0.1, made by openssl in `files` (bounded: openssl gets 20 s). */
+async function selfSignedCertificate(
+  files: Awaited<ReturnType<typeof scratch>>,
+): Promise<{ key: Buffer; cert: Buffer; caFile: string }> {
+  const key = join(files.dir, "api.key");
+  const caFile = join(files.dir, "api.crt");
+  await promisify(execFile)(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
+      .concat(["-subj", "/CN=fake-kube-api", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", key, "-out", caFile]),
+    { timeout: 20_000 },
+  );
+  return { key: await readFile(key), cert: await readFile(caFile), caFile };
 }
