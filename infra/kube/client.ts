@@ -36,11 +36,14 @@ async function load(): Promise<K8s> {
 }
 
 /**
- * The bundle compiled as Node compiles a CommonJS module, from its code cache (`<name>.v8-cache`) when there is
- * one this V8 accepts; `run` evaluates it once and returns its exports.
+ * The bundle compiled as Node compiles a CommonJS module, from its code cache (`<name>.v8-cache` beside it) when
+ * this V8 accepts it: one of another Node version, or of a process with other V8 flags, is rejected, and the
+ * source is compiled. `run` evaluates it once and returns its exports.
  */
-export function compileBundle(file: string): { script: Script; cacheAccepted: boolean; run(): unknown } {
-  const cacheFile = file.replace(/\.cjs$/, ".v8-cache");
+export function compileBundle(
+  file: string,
+  cacheFile = file.replace(/\.cjs$/, ".v8-cache"),
+): { script: Script; cacheAccepted: boolean; run(): unknown } {
   const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
   const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
   let exports: unknown;
