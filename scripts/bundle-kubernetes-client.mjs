@@ -2,7 +2,7 @@
 // dist/vendor/kubernetes-client.cjs, with a V8 code cache beside it, which infra/kube/client.ts loads. The package
 // is about 2,600 ES modules, and loading them takes Node about 0.4 s, on the critical path of every seed through a
 // port-forward and of every preflight that reads the cluster; the bundle loads in about 0.12 s, and in about
-// 0.05 s with its code cache (docs/decisions.md, "The Kubernetes client is bundled").
+// 0.06 s with its code cache (docs/decisions.md, "The Kubernetes client is bundled").
 import { build } from "esbuild";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

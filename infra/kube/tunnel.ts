@@ -61,7 +61,7 @@ export async function openPortForward(
     handshakeTimeout: limits.requestMs,
     // Over TLS, frames go unmasked (a zero key, which ws then skips): masking keeps a browser's script from
     // shaping bytes that a plain-text proxy on the way could take for HTTP, and no proxy reads a TLS stream.
-    // Unmasked, the load's bytes skip a JavaScript XOR loop and a copy (about 0.1 s of CPU per 1M rows).
+    // Unmasked, the load's bytes skip a JavaScript XOR loop and a copy (about 70 ms of CPU per 36 MB).
     ...(url.startsWith("wss:") ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
   };
   await config.applyToHTTPSOptions(options);
