@@ -27,9 +27,15 @@ export function apiServer(config: KubeConfig): string {
   return server;
 }
 
+/** A pod as it was found Ready: its name, and its UID, which a new pod of the same name does not share. */
+export interface ReadyPod {
+  readonly name: string;
+  readonly uid: string | undefined;
+}
+
 /**
- * Waits until the pod exists and is Ready, and returns its name. With a selector, the pod is whichever Ready pod
- * it selects now (a CloudNativePG cluster's primary, which a failover moves). Only that is retried: the API itself
+ * Waits until the pod exists and is Ready, and returns it. With a selector, the pod is whichever Ready pod it
+ * selects now (a CloudNativePG cluster's primary, which a failover moves). Only that is retried: the API itself
  * must answer at once.
  */
 export async function waitForReadyPod(
@@ -37,7 +43,7 @@ export async function waitForReadyPod(
   config: KubeConfig,
   target: PodTarget,
   limits: TunnelLimits,
-): Promise<string> {
+): Promise<ReadyPod> {
   const api = config.makeApiClient(k8s.CoreV1Api);
   const server = apiServer(config);
   const deadline = Date.now() + limits.podReadyMs;
@@ -53,7 +59,7 @@ export async function waitForReadyPod(
           requestTimeout(k8s, limits.requestMs),
         );
         const ready = pods.items.find((pod) => podState(pod) === "Ready" && !pod.metadata?.deletionTimestamp);
-        if (ready?.metadata?.name) return ready.metadata.name;
+        if (ready?.metadata?.name) return { name: ready.metadata.name, uid: ready.metadata.uid };
         why = pods.items.length
           ? pods.items.map((pod) => `${pod.metadata?.name}: ${podState(pod)}`).join("; ")
           : "no pod has the labels";
@@ -63,7 +69,7 @@ export async function waitForReadyPod(
           requestTimeout(k8s, limits.requestMs),
         );
         const state = podState(pod);
-        if (state === "Ready") return target.pod;
+        if (state === "Ready") return { name: target.pod, uid: pod.metadata?.uid };
         why = state;
       }
     } catch (error) {

@@ -3,7 +3,8 @@
 import { createServer, type Server } from "node:net";
 import type WebSocket from "ws";
 import { SalesDbError } from "../../loader/errors";
-import { apiServer, kubeConfig, waitForReadyPod } from "./api";
+import { apiServer, httpStatus, kubeConfig, requestTimeout, waitForReadyPod, type ReadyPod } from "./api";
+import type { K8s } from "./client";
 import { forwardConnection } from "./port-forward-connection";
 import { TUNNEL_LIMITS, type PodTarget, type TunnelLimits } from "./target";
 
@@ -28,7 +29,9 @@ export interface Tunnel {
  *
  * A refused, unauthorized or unreachable API fails at once, quoting the API; only a missing or unready pod is
  * waited for. Each forwarded connection closes both of its sides when either side closes or fails, and is
- * declared dead when the API stops answering pings and taking bytes (`limits.silenceMs`).
+ * declared dead when the API stops answering pings and taking bytes (`limits.silenceMs`). While connections are
+ * open, the pod is read every `limits.heartbeatMs`: once it is gone or replaced, every connection is ended (a
+ * kubelet may keep forwarding to a pod that no longer exists, and the API still answers pings).
  */
 export async function openPortForward(
   target: PodTarget,
@@ -36,7 +39,8 @@ export async function openPortForward(
 ): Promise<Tunnel> {
   const { k8s, config } = await kubeConfig(target.context);
   const server = apiServer(config);
-  const pod = await waitForReadyPod(k8s, config, target, limits);
+  const ready = await waitForReadyPod(k8s, config, target, limits);
+  const pod = ready.name;
   const where = `pod ${target.namespace}/${pod} through the Kubernetes API at ${server}`;
 
   let lastError: string | undefined;
@@ -66,6 +70,11 @@ export async function openPortForward(
   };
   await config.applyToHTTPSOptions(options);
 
+  const watch = watchPod(k8s, config, target.namespace, ready, limits, {
+    inUse: () => connections.size > 0,
+    onGone: (why) => markBroken(`lost its pod: ${why}`),
+  });
+
   const listener: Server = createServer((socket) => {
     if (failure) return void socket.destroy();
     const close = forwardConnection(socket, url, options, limits, {
@@ -91,8 +100,45 @@ export async function openPortForward(
     broken,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(watch);
         for (const close of connections) close();
         listener.close(() => resolve());
       }),
   };
+}
+
+/**
+ * While the tunnel is in use, reads the pod every `limits.heartbeatMs` (each read bounded by `limits.requestMs`,
+ * never two at once) and calls `onGone` with why, once it no longer exists or a new pod has its name. A pod that is
+ * only being deleted still counts: a graceful shutdown may let a running load finish. A failed read says nothing
+ * either way.
+ */
+function watchPod(
+  k8s: K8s,
+  config: InstanceType<K8s["KubeConfig"]>,
+  namespace: string,
+  ready: ReadyPod,
+  limits: TunnelLimits,
+  { inUse, onGone }: { inUse: () => boolean; onGone: (why: string) => void },
+): NodeJS.Timeout {
+  const api = config.makeApiClient(k8s.CoreV1Api);
+  let reading = false;
+  const timer = setInterval(() => {
+    if (reading || !inUse()) return;
+    reading = true;
+    api
+      .readNamespacedPod({ name: ready.name, namespace }, requestTimeout(k8s, limits.requestMs))
+      .then(
+        (pod) => {
+          if (ready.uid !== undefined && pod.metadata?.uid !== ready.uid)
+            onGone(`${ready.name} was replaced by a new pod of that name`);
+        },
+        (error: unknown) => {
+          if (httpStatus(error) === 404) onGone(`${ready.name} no longer exists`);
+        },
+      )
+      .finally(() => (reading = false));
+  }, limits.heartbeatMs);
+  timer.unref();
+  return timer;
 }

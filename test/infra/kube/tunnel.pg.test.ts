@@ -218,6 +218,39 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     }
   });
 
+  for (const gone of ["deleted", "replaced by a new pod of its name"] as const) {
+    it(`a pod ${gone} while the server is silent ends the connection within seconds, though the API still answers`, async () => {
+      api.pod = { phase: "Running", ready: true, uid: "first" };
+      const { seed, password } = seedThroughApi(db);
+      const waiting = withDatabase(
+        seed,
+        password,
+        async ({ connectionString }) => {
+          const client = new Client({ connectionString });
+          client.on("error", () => undefined);
+          await client.connect();
+          try {
+            const query = client.query("SELECT pg_sleep(30)");
+            // The kubelet keeps this forward open (as one did for a pod deleted with --grace-period=1): only the
+            // pod's absence, or its new UID, tells.
+            api.pod = gone === "deleted" ? undefined : { phase: "Running", ready: true, uid: "second" };
+            await query;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        },
+        LIMITS,
+      );
+      const { error, seconds } = await failureOf(waiting);
+      expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+      expect(error.message).to.match(
+        gone === "deleted"
+          ? /port-forward to pod sales-db-test\/postgres-0 .* lost its pod: postgres-0 no longer exists; PostgreSQL rolls back/
+          : /lost its pod: postgres-0 was replaced by a new pod of that name/,
+      );
+    });
+  }
+
   for (const answersPings of [true, false]) {
     it(`a frozen API during a load fails within the bound, leaves no backend, and keeps the old rows (${answersPings ? "an API that answers pings" : "one that does not: the bytes it stops taking tell"})`, async function () {
       this.timeout(90_000);

@@ -19,8 +19,8 @@ import { scratch } from "../files";
 export interface FakeKubeApi {
   /** A kubeconfig file whose current context is this server. */
   readonly kubeconfig: string;
-  /** What the pod looks like; `undefined` for a pod that does not exist (404). */
-  pod: { phase: string; ready: boolean } | undefined;
+  /** What the pod looks like (a new `uid`: another pod of the same name); `undefined`: it does not exist (404). */
+  pod: { phase: string; ready: boolean; uid?: string } | undefined;
   /** Whether the pod's namespace exists (`GET` of it answers 200, else 404). */
   namespaceExists: boolean;
   /** The StatefulSets of the namespace, which own pods `<name>-<ordinal>`. */
@@ -97,7 +97,7 @@ export async function startFakeKubeApi(
       const pod = {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { namespace: match[1], name: match[2] },
+        metadata: { namespace: match[1], name: match[2], uid: api.pod.uid },
         status: {
           phase: api.pod.phase,
           conditions: [{ type: "Ready", status: api.pod.ready ? "True" : "False" }],
