@@ -70,11 +70,6 @@ export async function openPortForward(
   };
   await config.applyToHTTPSOptions(options);
 
-  const watch = watchPod(k8s, config, target.namespace, ready, limits, {
-    inUse: () => connections.size > 0,
-    onGone: (why) => markBroken(`lost its pod: ${why}`),
-  });
-
   const listener: Server = createServer((socket) => {
     if (failure) return void socket.destroy();
     const close = forwardConnection(socket, url, options, limits, {
@@ -90,6 +85,10 @@ export async function openPortForward(
   });
   const address = listener.address();
   if (!address || typeof address === "string") throw new Error("port-forward listener has no TCP address");
+  const watch = watchPod(k8s, config, target.namespace, ready, limits, {
+    inUse: () => connections.size > 0,
+    onGone: (why) => markBroken(`lost its pod: ${why}`),
+  });
 
   return {
     host: "127.0.0.1",
