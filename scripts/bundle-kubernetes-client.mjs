@@ -10,7 +10,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bundle = join(root, "dist/vendor/kubernetes-client.cjs");
+// Where provider code looks for the bundle and its cache, and how it compiles them (built by tsc just before).
+const { CLIENT_BUNDLE, codeCacheOf, compileBundle } = createRequire(import.meta.url)(
+  join(root, "dist/infra/kube/client.js"),
+);
+const bundle = join(root, CLIENT_BUNDLE);
 
 await build({
   stdin: {
@@ -35,7 +39,6 @@ await build({
 
 // The code cache: the bundle compiled and run once, as infra/kube/client.ts runs it. A Node whose V8 differs
 // rejects it and compiles the source instead.
-const { compileBundle } = createRequire(import.meta.url)(join(root, "dist/infra/kube/client.js"));
 const { script, run } = compileBundle(bundle);
 run();
-writeFileSync(bundle.replace(/\.cjs$/, ".v8-cache"), script.createCachedData());
+writeFileSync(codeCacheOf(bundle), script.createCachedData());

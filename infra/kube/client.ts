@@ -35,27 +35,30 @@ async function load(): Promise<K8s> {
   return { ...k8s, quantityToScalar: util.quantityToScalar };
 }
 
+/** Where the build writes the bundle's V8 code cache: beside it, `<name>.v8-cache`. */
+export function codeCacheOf(bundle: string): string {
+  return bundle.replace(/\.cjs$/, ".v8-cache");
+}
+
 /**
- * The bundle compiled as Node compiles a CommonJS module, from its code cache (`<name>.v8-cache` beside it) when
- * this V8 accepts it: one of another Node version, or of a process with other V8 flags, is rejected, and the
- * source is compiled. `run` evaluates it once and returns its exports.
+ * The bundle compiled as Node compiles a CommonJS module, from its code cache when this V8 accepts it: one of
+ * another Node version, or of a process with other V8 flags, is rejected, and the source is compiled. `run`
+ * evaluates it and returns its exports (each call evaluates it again: `kubernetesClient` calls it once).
  */
 export function compileBundle(
   file: string,
-  cacheFile = file.replace(/\.cjs$/, ".v8-cache"),
+  cacheFile = codeCacheOf(file),
 ): { script: Script; cacheAccepted: boolean; run(): unknown } {
   const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
   const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
-  let exports: unknown;
   return {
     script,
     cacheAccepted: cachedData !== undefined && !script.cachedDataRejected,
     run() {
-      if (exports) return exports;
       const module = { exports: {} };
       const evaluate = script.runInThisContext() as (...args: unknown[]) => void;
       evaluate(module.exports, createRequire(file), module, file, dirname(file));
-      return (exports = module.exports);
+      return module.exports;
     },
   };
 }

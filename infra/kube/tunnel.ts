@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:net";
 import type WebSocket from "ws";
 import { SalesDbError } from "../../loader/errors";
-import { apiServer, httpStatus, kubeConfig, requestTimeout, waitForReadyPod, type ReadyPod } from "./api";
+import { apiServer, isNotFound, kubeConfig, requestTimeout, waitForReadyPod, type ReadyPod } from "./api";
 import type { K8s } from "./client";
 import { forwardConnection } from "./port-forward-connection";
 import { TUNNEL_LIMITS, type PodTarget, type TunnelLimits } from "./target";
@@ -133,7 +133,7 @@ function watchPod(
             onGone(`${ready.name} was replaced by a new pod of that name`);
         },
         (error: unknown) => {
-          if (httpStatus(error) === 404) onGone(`${ready.name} no longer exists`);
+          if (isNotFound(error)) onGone(`${ready.name} no longer exists`);
         },
       )
       .finally(() => (reading = false));
