@@ -46,8 +46,14 @@ export function forwardConnection(
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
-    if (graceful) socket.end();
-    else socket.destroy();
+    if (graceful) {
+      // What the pod sent still reaches the client, then our FIN. What the client still sends has nowhere to go:
+      // it is read and dropped, so that a client blocked writing into a paused socket (a COPY) drains, sees the
+      // FIN and closes. A client that never does is cut off after the silence bound.
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), limits.silenceMs).unref();
+    } else socket.destroy();
     if (ws.readyState === WebSocket.OPEN) ws.close();
     else if (ws.readyState === WebSocket.CONNECTING) {
       // Let the handshake finish or time out: its outcome says whether the API is there at all.
@@ -107,6 +113,7 @@ export function forwardConnection(
     opened = true;
     lastSign = Date.now();
     socket.on("data", (chunk: Buffer) => {
+      if (closed) return;
       if (pending === 0) lastSign = Date.now(); // an idle connection owed nothing: the wait starts now
       const frame = Buffer.allocUnsafe(chunk.length + 1);
       frame[0] = 0;
@@ -134,7 +141,7 @@ export function forwardConnection(
       portHeader[channel] = false;
       payload = payload.subarray(2);
     }
-    if (payload.length === 0) return;
+    if (payload.length === 0 || closed) return;
     if (channel === 0) {
       if (!socket.write(payload)) {
         ws.pause();

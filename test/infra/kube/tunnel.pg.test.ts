@@ -304,6 +304,47 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
     });
   }
 
+  it("a pod that dies while the tunnel holds back a load's bytes fails the load within seconds and keeps the old rows", async function () {
+    this.timeout(90_000);
+    const files = await scratch();
+    try {
+      const rules = await loadRules("data/config.yaml");
+      await loadSales({
+        connectionString: db.url,
+        file: await files.write("small.csv", validRows(3)),
+        rules,
+      });
+      // The dying pod stops taking bytes before its forward closes: the tunnel has paused its local side with
+      // the client's bytes unread, which a half-close would leave waiting forever.
+      const large = await files.write("large.csv", validRows(2_000_000));
+      api.dieAfterBytes = 1 << 20;
+      const { seed, password } = seedThroughApi(db);
+      const { error, seconds } = await failureOf(
+        // A silence bound longer than the stall: the forward's close, not the heartbeat, must end the load.
+        withDatabase(seed, password, (connection) => loadSales({ ...connection, file: large, rules }), {
+          ...LIMITS,
+          silenceMs: 10_000,
+        }),
+      );
+      expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
+      expect(error.message).to.match(
+        /^loading sales failed: the connection to the server was lost \(Connection terminated unexpectedly\); nothing written: .*the port-forward said: the connection to the Kubernetes API dropped\)$/,
+      );
+      await waitFor(
+        async () =>
+          (
+            await db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
+            )
+          )[0]?.n === 0,
+        10_000,
+      );
+      expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+    } finally {
+      await files.cleanup();
+    }
+  });
+
   it("a password the database refuses names the pod and the fix, never the tunnel's port", async () => {
     const { seed } = seedThroughApi(db);
     const rules = await loadRules("data/config.yaml");

@@ -33,6 +33,11 @@ export interface FakeKubeApi {
   hang: boolean;
   /** Freeze once this many bytes went from the client to PostgreSQL. */
   freezeAfterBytes: number | undefined;
+  /**
+   * Once this many bytes went from the client to PostgreSQL, act as an API server whose pod died mid-stream: stop
+   * taking bytes (the client's backlog builds until it pauses), then, `STALL_MS` later, close every forward.
+   */
+  dieAfterBytes: number | undefined;
   /** Client bytes forwarded to PostgreSQL so far. */
   readonly forwardedBytes: number;
   /** The masking key of the first frame the client sent on each port-forward websocket, as it came on the wire. */
@@ -41,6 +46,12 @@ export interface FakeKubeApi {
   dropAll(): void;
   close(): Promise<void>;
 }
+
+/**
+ * How long a dying forward stops taking bytes before it closes: far longer than a load needs to fill the loopback's
+ * buffers and the tunnel's high-water mark (about 10 MB, tens of ms here).
+ */
+const STALL_MS = 1_500;
 
 export async function startFakeKubeApi(
   database: { host: string; port: number },
@@ -141,6 +152,7 @@ export async function startFakeKubeApi(
       upstream.write(data.subarray(1));
       forwarded += data.length - 1;
       if (api.freezeAfterBytes !== undefined && forwarded >= api.freezeAfterBytes) freeze();
+      if (api.dieAfterBytes !== undefined && forwarded >= api.dieAfterBytes) die();
     });
     const end = () => {
       links.delete(link);
@@ -162,6 +174,19 @@ export async function startFakeKubeApi(
     }
   }
 
+  let dying = false;
+  function die() {
+    if (dying) return;
+    dying = true;
+    for (const link of links) link.request.socket.pause();
+    setTimeout(() => {
+      for (const link of links) {
+        link.upstream.destroy();
+        link.request.socket.destroy(); // bytes left unread: the client's kernel sees a reset, as from Go's Close
+      }
+    }, STALL_MS).unref();
+  }
+
   let forwarded = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -177,6 +202,7 @@ export async function startFakeKubeApi(
     refusePortForwardWith: undefined,
     hang: false,
     freezeAfterBytes: undefined,
+    dieAfterBytes: undefined,
     get forwardedBytes() {
       return forwarded;
     },
