@@ -42,6 +42,20 @@ async function failureOf(promise: Promise<unknown>): Promise<{ error: Error; sec
   return { error, seconds: (Date.now() - started) / 1000 };
 }
 
+/** PostgreSQL rolled the cut load back: no session of sales-db is left, and the table holds its 3 old rows. */
+async function expectRolledBack(db: TestDatabase): Promise<void> {
+  await waitFor(
+    async () =>
+      (
+        await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
+        )
+      )[0]?.n === 0,
+    10_000,
+  );
+  expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+}
+
 describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", () => {
   let db: TestDatabase;
   let api: FakeKubeApi;
@@ -288,16 +302,7 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
         expect(seconds).to.be.lessThan(FAR_BELOW_THE_WAIT);
         // The API comes back (here: goes away for good), its connections close, and PostgreSQL rolls back.
         await api.close();
-        await waitFor(
-          async () =>
-            (
-              await db.query<{ n: number }>(
-                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
-              )
-            )[0]?.n === 0,
-          10_000,
-        );
-        expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+        await expectRolledBack(db);
       } finally {
         await files.cleanup();
       }
@@ -330,16 +335,7 @@ describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", ()
       expect(error.message).to.match(
         /^loading sales failed: the connection to the server was lost \(Connection terminated unexpectedly\); nothing written: .*the port-forward said: the connection to the Kubernetes API dropped\)$/,
       );
-      await waitFor(
-        async () =>
-          (
-            await db.query<{ n: number }>(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
-            )
-          )[0]?.n === 0,
-        10_000,
-      );
-      expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
+      await expectRolledBack(db);
     } finally {
       await files.cleanup();
     }
