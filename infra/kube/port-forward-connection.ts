@@ -54,6 +54,9 @@ export function forwardConnection(
       socket.end();
       setTimeout(() => socket.destroy(), limits.silenceMs).unref();
     } else socket.destroy();
+    // A websocket paused for the local side's backpressure would not read the API's answer to our close frame,
+    // and would linger (with the pod's connection) until ws's 30 s close timeout.
+    if (ws.isPaused) ws.resume();
     if (ws.readyState === WebSocket.OPEN) ws.close();
     else if (ws.readyState === WebSocket.CONNECTING) {
       // Let the handshake finish or time out: its outcome says whether the API is there at all.

@@ -5,6 +5,7 @@ import { POD_SECURITY } from "../../../infra/postgres/chart";
 import { checkImageStarts } from "../../../infra/postgres/preflight/image-check";
 import { SalesDbError } from "../../../loader/errors";
 import { writeKubeconfig } from "../../support/stand-ins/kube-api";
+import { setEnv } from "../../support/env";
 import { scratch } from "../../support/files";
 
 /** What the stand-in batch API shows of the Job it was asked to create, poll after poll. */
@@ -155,17 +156,15 @@ async function startBatchApi(scenario: Scenario) {
 /** Registers the hooks of a describe block whose tests each start a stand-in, as the current kubeconfig. */
 function standInPerTest(): (scenario: Scenario) => ReturnType<typeof startBatchApi> {
   let api: Awaited<ReturnType<typeof startBatchApi>> | undefined;
-  let previous: string | undefined;
+  let restoreKubeconfig: () => void = () => undefined;
   afterEach(async () => {
-    if (previous === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = previous;
+    restoreKubeconfig();
     await api?.close();
     api = undefined;
   });
   return async (scenario) => {
     api = await startBatchApi(scenario);
-    previous = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = api.kubeconfig;
+    restoreKubeconfig = setEnv("KUBECONFIG", api.kubeconfig);
     return api;
   };
 }

@@ -12,6 +12,7 @@ import { loadRules } from "../../../loader/rules/rules-file";
 import { scratch, validRows } from "../../support/files";
 import { startFakeKubeApi, type FakeKubeApi } from "../../support/stand-ins/kube-api";
 import { createTestDatabase, type TestDatabase } from "../../support/postgres";
+import { setEnv } from "../../support/env";
 import { waitFor } from "../../support/wait";
 
 /** Short bounds, so that every failure shows within a test's time; the defaults are 10 s, 5 s and 20 s. */
@@ -59,17 +60,15 @@ async function expectRolledBack(db: TestDatabase): Promise<void> {
 describe("tunnel through the Kubernetes API (stand-in API, real PostgreSQL)", () => {
   let db: TestDatabase;
   let api: FakeKubeApi;
-  let previousKubeconfig: string | undefined;
+  let restoreKubeconfig: () => void;
   beforeEach(async () => {
     db = await createTestDatabase();
     const url = new URL(db.url);
     api = await startFakeKubeApi({ host: url.hostname, port: Number(url.port) });
-    previousKubeconfig = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = api.kubeconfig;
+    restoreKubeconfig = setEnv("KUBECONFIG", api.kubeconfig);
   });
   afterEach(async () => {
-    if (previousKubeconfig === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = previousKubeconfig;
+    restoreKubeconfig();
     await api.close();
     await db.drop();
   });

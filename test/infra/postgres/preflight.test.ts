@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { checkPreflight, diffPreflight, type PreflightInputs } from "../../../infra/postgres/preflight";
+import { setEnv } from "../../support/env";
 import { scratch } from "../../support/files";
 import { DEV_SETTINGS } from "./preflight/settings";
 
@@ -7,26 +8,27 @@ const INPUTS: PreflightInputs = DEV_SETTINGS;
 
 describe("preflight provider: check and diff", () => {
   let files: Awaited<ReturnType<typeof scratch>>;
-  let kubeconfig: string | undefined;
+  let restoreKubeconfig: () => void;
   before(async () => {
     files = await scratch();
-    kubeconfig = process.env.KUBECONFIG;
     // An API server that refuses every connection: a check that reads the cluster fails at once.
-    process.env.KUBECONFIG = await files.write(
-      "kubeconfig",
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: closed, cluster: {server: 'https://127.0.0.1:1'}}]",
-        "users: [{name: someone, user: {token: not-a-token}}]",
-        "contexts: [{name: closed, context: {cluster: closed, user: someone}}]",
-        "current-context: closed",
-      ].join("\n"),
+    restoreKubeconfig = setEnv(
+      "KUBECONFIG",
+      await files.write(
+        "kubeconfig",
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters: [{name: closed, cluster: {server: 'https://127.0.0.1:1'}}]",
+          "users: [{name: someone, user: {token: not-a-token}}]",
+          "contexts: [{name: closed, context: {cluster: closed, user: someone}}]",
+          "current-context: closed",
+        ].join("\n"),
+      ),
     );
   });
   after(async () => {
-    if (kubeconfig === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = kubeconfig;
+    restoreKubeconfig();
     await files.cleanup();
   });
 

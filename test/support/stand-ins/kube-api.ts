@@ -40,6 +40,10 @@ export interface FakeKubeApi {
   dieAfterBytes: number | undefined;
   /** Client bytes forwarded to PostgreSQL so far. */
   readonly forwardedBytes: number;
+  /** Port-forward websockets open now. */
+  readonly openForwards: number;
+  /** Bytes of the upstream's that the API holds for clients, not yet taken by their connections. */
+  readonly heldForClients: number;
   /** The masking key of the first frame the client sent on each port-forward websocket, as it came on the wire. */
   readonly firstFrameMasks: readonly Buffer[];
   /** Closes every forwarded connection from the API's side, as a restarting API server would. */
@@ -205,6 +209,14 @@ export async function startFakeKubeApi(
     dieAfterBytes: undefined,
     get forwardedBytes() {
       return forwarded;
+    },
+    get openForwards() {
+      return links.size;
+    },
+    get heldForClients() {
+      let held = 0;
+      for (const link of links) held += link.ws.bufferedAmount;
+      return held;
     },
     firstFrameMasks,
     dropAll() {
