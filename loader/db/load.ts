@@ -19,6 +19,7 @@ import {
 } from "./bookkeeping";
 import type { ConnectOptions } from "./connection/connect";
 import { checkCopiedRows, copyError } from "../copy/outcome";
+import { watchCopy } from "./copy-progress";
 import { CopyLines } from "../copy/line-index";
 import { openInput, type Input } from "../input/input";
 import { lockLoads, lockTable } from "./locks";
@@ -35,6 +36,11 @@ import { inTransaction, type Outcome, type TableOptions } from "./transaction";
 export interface LoadOptions extends Omit<EncoderOptions, "format">, TableOptions, Overrides {
   /** The COPY format to send the rows in. Default: binary, when every column type has an exact binary form. */
   readonly copyFormat?: CopyFormat;
+  /**
+   * How long the server may take none of the rows sent before the load fails, writing nothing (a server or network
+   * that stopped answering). Default 60 s.
+   */
+  readonly copyStallMs?: number;
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
   readonly maxRejectedShare?: number;
   /**
@@ -203,11 +209,14 @@ async function stage(context: LoadContext): Promise<{
   const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (${copyOptions(format)})`));
   // The file's own hash (for a later unchanged reload): from the child hashing it ahead, else of the bytes read.
   const fileHash = input.regular && !input.hashedAhead ? createHash("sha256") : null;
+  const watch = watchCopy(client, table.display, options.copyStallMs);
   try {
     if (!fileHash) await pipeline(input.stream(), encoder, copy);
     else await pipeline(input.stream(), hashing(fileHash), encoder, copy);
   } catch (error) {
-    throw copyError(input.readError(error), lines, options);
+    throw watch.stalled() ?? copyError(input.readError(error), lines, options);
+  } finally {
+    watch.stop();
   }
   const validation = encoder.report;
   checkCopiedRows(copy.rowCount, validation.valid, options.file);

@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
+import type { Socket } from "node:net";
 import { Client } from "./pg";
 import { describeTarget, parseConnectionString, redact, secretsOf } from "./connection-string";
 import { describe, SalesDbError } from "../../errors";
@@ -56,7 +57,12 @@ export async function closeClient(client: Client): Promise<void> {
 
 /** Destroys `client`'s socket at once: what is under way on it fails, and nothing more is waited for. */
 export function destroySocket(client: Client): void {
-  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  socketOf(client)?.destroy();
+}
+
+/** The socket (plain or TLS) `client` talks to the server through, once it has one. */
+export function socketOf(client: Client): Socket | undefined {
+  return (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
 }
 
 export function isTransient(error: unknown): boolean {
