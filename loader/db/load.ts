@@ -37,8 +37,8 @@ export interface LoadOptions extends Omit<EncoderOptions, "format">, TableOption
   /** The COPY format to send the rows in. Default: binary, when every column type has an exact binary form. */
   readonly copyFormat?: CopyFormat;
   /**
-   * How long the server may take none of the rows sent before the load fails, writing nothing (a server or network
-   * that stopped answering). Default 60 s.
+   * How long the server may take none of the rows sent, or leave their end unanswered, before the load fails,
+   * writing nothing (a server or network that stopped answering). Default 60 s.
    */
   readonly copyStallMs?: number;
   /** Fail, writing nothing, when more than this share (0..1) of the rows is rejected. */
@@ -209,7 +209,7 @@ async function stage(context: LoadContext): Promise<{
   const copy = client.query(copyFrom(`COPY ${staged} FROM STDIN WITH (${copyOptions(format)})`));
   // The file's own hash (for a later unchanged reload): from the child hashing it ahead, else of the bytes read.
   const fileHash = input.regular && !input.hashedAhead ? createHash("sha256") : null;
-  const watch = watchCopy(client, table.display, options.copyStallMs);
+  const watch = watchCopy(client, copy, table.display, options.copyStallMs);
   try {
     if (!fileHash) await pipeline(input.stream(), encoder, copy);
     else await pipeline(input.stream(), hashing(fileHash), encoder, copy);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { rejectsWith } from "../../support/errors";
 import { SAMPLE_CSV, validRows } from "../../support/files";
-import { copying, loadFixture } from "../../support/loading";
+import { copying, loadFixture, loaderSessions } from "../../support/loading";
 import { tcpProxy } from "../../support/stand-ins/tcp-proxy";
 import { waitFor } from "../../support/wait";
 
@@ -28,7 +28,7 @@ describe("load: a server that stops taking the COPY's bytes (a frozen network; r
       await rejectsWith(loading, {
         code: "db_error",
         message:
-          /^loading sales failed: the server took none of the rows sent for \d+s \(it, or the network to it, stopped answering\); nothing written: check the server and load again$/,
+          /^loading sales failed: the server stopped answering mid-COPY \(no byte taken or answered for \d+s: it, or the network to it, is down or frozen\); nothing written: check the server and load again$/,
       });
       expect((Date.now() - started) / 1000).to.be.lessThan(FAR_BELOW_FOREVER);
     } finally {
@@ -36,6 +36,32 @@ describe("load: a server that stops taking the COPY's bytes (a frozen network; r
     }
     // The relay's connections are gone with it: the server rolls the load back.
     await waitFor(async () => !(await copying(t.db)), 10_000);
+    expect(await t.rows()).to.deep.equal(before);
+  });
+
+  it("a server that never answers the end of the COPY fails within the same bound, and keeps the old rows", async function () {
+    this.timeout(60_000);
+    await t.load(SAMPLE_CSV);
+    const before = await t.rows();
+    const proxy = await tcpProxy(t.db.url);
+    try {
+      // CopyDone ('c', length 4): every row is sent, and the server's answer never comes back. COPY text holds
+      // no zero byte, so only the end of the COPY matches.
+      proxy.holdRepliesAfter(Buffer.from([0x63, 0, 0, 0, 4]));
+      const started = Date.now();
+      await rejectsWith(
+        t.load(await t.files.write("rows.csv", validRows(1_000)), {
+          connectionString: proxy.url,
+          copyFormat: "text",
+          copyStallMs: 1_000,
+        }),
+        { code: "db_error", message: /^loading sales failed: the server stopped answering mid-COPY / },
+      );
+      expect((Date.now() - started) / 1000).to.be.lessThan(FAR_BELOW_FOREVER);
+    } finally {
+      await proxy.close();
+    }
+    await waitFor(async () => (await loaderSessions(t.db)) === 0, 10_000);
     expect(await t.rows()).to.deep.equal(before);
   });
 });

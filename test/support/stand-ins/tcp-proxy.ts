@@ -6,6 +6,11 @@ export interface TcpProxy {
   readonly url: string;
   /** Stops relaying in both directions without closing anything, and refuses new connections. */
   freeze(): void;
+  /**
+   * Once a client has sent these bytes, stops relaying the server's replies to it (held unread), as a server that
+   * froze right after taking a request.
+   */
+  holdRepliesAfter(request: Buffer): void;
   /** Closes the relay and every connection through it. */
   close(): Promise<void>;
 }
@@ -13,9 +18,20 @@ export interface TcpProxy {
 export async function tcpProxy(url: string): Promise<TcpProxy> {
   const upstream = new URL(url);
   const pairs: [Socket, Socket][] = [];
+  let holdAfter: Buffer | undefined;
   const server = createServer((client) => {
     const server = connect(Number(upstream.port || 5432), upstream.hostname);
     pairs.push([client, server]);
+    let tail = Buffer.alloc(0); // a request may arrive split across chunks
+    client.on("data", (chunk: Buffer) => {
+      if (!holdAfter) return;
+      const seen = Buffer.concat([tail, chunk]);
+      if (seen.includes(holdAfter)) {
+        server.unpipe(client);
+        server.pause();
+      }
+      tail = seen.subarray(Math.max(0, seen.length - holdAfter.length + 1));
+    });
     const drop = () => {
       client.destroy();
       server.destroy();
@@ -38,6 +54,9 @@ export async function tcpProxy(url: string): Promise<TcpProxy> {
         client.pause();
         server.pause();
       }
+    },
+    holdRepliesAfter(request) {
+      holdAfter = request;
     },
     async close() {
       for (const [client, server] of pairs) {
