@@ -16,9 +16,9 @@ export interface CopyWatch {
 }
 
 /**
- * Watches `client`'s socket while `copy` streams through it. The server owes us progress while bytes wait in the
- * socket (it must take them) and once every row is sent (it must answer the end of the COPY); a wait for the input
- * owes nothing. After `stallMs` owed with no byte taken or received, the socket is destroyed (whatever waits on it
+ * Watches `client`'s socket while `copy` streams through it. The server owes us progress while rows wait for it (in
+ * the socket, or in `copy` until the server accepts the COPY) and once every row is sent (it must answer the end of
+ * the COPY); a wait for the input owes nothing. After `stallMs` owed with no byte taken or received, the socket is destroyed (whatever waits on it
  * fails at once, and the server rolls back when it notices) and `stalled()` says why, for the load to report
  * instead of the lost connection.
  */
@@ -34,7 +34,7 @@ export function watchCopy(client: Client, copy: Writable, table: string, stallMs
   socket.on("drain", onDrain);
   const timer = setInterval(
     () => {
-      const owed = socket.writableLength > 0 || copy.writableEnded;
+      const owed = socket.writableLength > 0 || copy.writableLength > 0 || copy.writableEnded;
       // Any change is progress: the kernel took bytes, the COPY wrote more after a drain, the server answered.
       const moved = socket.writableLength !== waiting || drained || socket.bytesRead !== read;
       waiting = socket.writableLength;
