@@ -20,11 +20,11 @@ describe("load: a server that stops taking the COPY's bytes (a frozen network; r
     const large = await t.files.write("large.csv", validRows(2_000_000));
     const proxy = await tcpProxy(t.db.url);
     try {
-      const started = Date.now();
       const loading = t.load(large, { connectionString: proxy.url, copyStallMs: 1_000 });
       loading.catch(() => undefined);
       await waitFor(() => copying(t.db), 30_000);
       proxy.freeze();
+      const started = Date.now();
       await rejectsWith(loading, {
         code: "db_error",
         message:
