@@ -11,10 +11,11 @@ import { scratch } from "../files";
 /**
  * A stand-in for the Kubernetes API server, just enough for the seeder's tunnel: `GET` of one pod, of its
  * namespace and of the namespace's StatefulSets, and the
- * `pods/portforward` websocket (subprotocol v4.channel.k8s.io) forwarded to a real PostgreSQL. It can refuse
- * (an HTTP status on every request), report the pod not Ready, drop every forward, or freeze like a stopped API
- * server (nothing read, nothing answered, pings included). With `tls`, it serves HTTPS with a certificate of its
- * own, which its kubeconfig names as the cluster's CA.
+ * `pods/portforward` websocket (subprotocol v4.channel.k8s.io) forwarded to a port (a real PostgreSQL, mostly).
+ * It can refuse (an HTTP status on every request), report the pod not Ready, drop every forward, close them as
+ * when their pod dies mid-stream, or freeze like a stopped API server (nothing read, nothing answered, pings
+ * included). With `tls`, it serves HTTPS with a certificate of its own, which its kubeconfig names as the
+ * cluster's CA.
  */
 export interface FakeKubeApi {
   /** A kubeconfig file whose current context is this server. */
