@@ -10,6 +10,7 @@ import { freePort } from "../../../loader/embedded/server";
 import { loadSales } from "../../../loader/db/load";
 import { loadRules } from "../../../loader/rules/rules-file";
 import { scratch, validRows } from "../../support/files";
+import { loaderSessions } from "../../support/loading";
 import { startFakeKubeApi, type FakeKubeApi } from "../../support/stand-ins/kube-api";
 import { createTestDatabase, type TestDatabase } from "../../support/postgres";
 import { setEnv } from "../../support/env";
@@ -45,15 +46,7 @@ async function failureOf(promise: Promise<unknown>): Promise<{ error: Error; sec
 
 /** PostgreSQL rolled the cut load back: no session of sales-db is left, and the table holds its 3 old rows. */
 async function expectRolledBack(db: TestDatabase): Promise<void> {
-  await waitFor(
-    async () =>
-      (
-        await db.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sales-db'",
-        )
-      )[0]?.n === 0,
-    10_000,
-  );
+  await waitFor(async () => (await loaderSessions(db)) === 0, 10_000);
   expect(await db.query("SELECT count(*)::int AS n FROM sales")).to.deep.equal([{ n: 3 }]);
 }
 

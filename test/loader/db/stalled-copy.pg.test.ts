@@ -35,7 +35,7 @@ describe("load: a server that stops taking the COPY's bytes (a frozen network; r
       await proxy.close();
     }
     // The relay's connections are gone with it: the server rolls the load back.
-    await waitFor(async () => !(await copying(t.db)), 10_000);
+    await waitFor(async () => (await loaderSessions(t.db)) === 0, 10_000);
     expect(await t.rows()).to.deep.equal(before);
   });
 
